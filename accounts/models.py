@@ -1,0 +1,117 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Role(models.TextChoices):
+    VILLAGE_CADRE = "village_cadre", "村干部/儿童主任"
+    TOWNSHIP_REVIEWER = "township_reviewer", "乡镇审核员/儿童督导员"
+    COUNTY_OFFICER = "county_officer", "县级民政"
+    CITY_OFFICE = "city_office", "市民政局/领导小组办公室"
+    SUPERVISOR = "supervisor", "督导组成员"
+    LIAISON = "liaison", "成员单位联络员"
+    SYSADMIN = "sysadmin", "系统管理员"
+
+
+# The level of region each role is bound to (DESIGN §1). A supervisor is bound to the city
+# and may be assigned counties; a system administrator has no region.
+ROLE_REGION_LEVEL = {
+    Role.VILLAGE_CADRE: "village",
+    Role.TOWNSHIP_REVIEWER: "township",
+    Role.COUNTY_OFFICER: "county",
+    Role.CITY_OFFICE: "city",
+    Role.SUPERVISOR: "city",
+    Role.LIAISON: "city",
+    Role.SYSADMIN: None,
+}
+
+
+class OrganisationKind(models.TextChoices):
+    MEMBER_UNIT = "member_unit", "领导小组成员单位"
+    CIVIL_AFFAIRS = "civil_affairs", "民政部门"
+    VILLAGE_COMMITTEE = "village_committee", "村（居）委会"
+    OTHER = "other", "其他"
+
+
+class Organisation(models.Model):
+    name = models.CharField("名称", max_length=64)
+    kind = models.CharField("类别", max_length=20, choices=OrganisationKind.choices)
+    region = models.ForeignKey(
+        "registry.Region", verbose_name="所在区划", null=True, blank=True, on_delete=models.PROTECT
+    )
+    is_leading_office = models.BooleanField(
+        "领导小组办公室", default=False, help_text="领导小组办公室设在该单位（市民政局）。"
+    )
+    duty = models.CharField("职责分工", max_length=200, blank=True)
+    sort_order = models.PositiveSmallIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+        ordering = ["kind", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "region"], name="organisation_unique_name_in_region"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(region__isnull=True),
+                name="organisation_unique_name_without_region",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+    region = models.ForeignKey(
+        "registry.Region",
+        verbose_name="管辖区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    assigned_regions = models.ManyToManyField(
+        "registry.Region",
+        verbose_name="督导负责县（区）",
+        blank=True,
+        related_name="supervisors",
+        help_text="仅督导组成员：负责督导的县（区）；不选则为全市。",
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="所在单位", null=True, blank=True, on_delete=models.PROTECT
+    )
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self):
+        full = f"{self.last_name}{self.first_name}".strip()
+        return f"{full}（{self.username}）" if full else self.username
+
+    @property
+    def display_name(self):
+        return f"{self.last_name}{self.first_name}".strip() or self.username
+
+    def clean(self):
+        super().clean()
+        if not self.role:
+            return
+        level = ROLE_REGION_LEVEL[self.role]
+        if level is None:
+            if self.region_id:
+                raise ValidationError({"region": "系统管理员不绑定管辖区划。"})
+            return
+        if self.region is None:
+            raise ValidationError({"region": f"角色“{self.get_role_display()}”必须绑定管辖区划。"})
+        if self.region.level != level:
+            raise ValidationError(
+                {"region": f"角色“{self.get_role_display()}”应绑定{_level_label(level)}级区划。"}
+            )
+
+
+def _level_label(level):
+    return {"village": "村", "township": "乡镇", "county": "县", "city": "市"}[level]

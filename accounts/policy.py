@@ -1,0 +1,128 @@
+"""The one access policy: who may see and do what, where.
+
+Every view, queryset, template and service asks these functions; nothing else decides.
+Scope is a list of region-code prefixes (DESIGN §3): a user sees a record when its village
+code starts with one of them. Plain predicates with names a reader understands; outside a
+user's scope the views answer 404, never a 403 that confirms a record exists.
+"""
+
+from django.db.models import Q
+
+from accounts.models import Role
+
+# Roles that read children's, women's and elders' records (a liaison reads them masked).
+RECORD_READERS = {
+    Role.VILLAGE_CADRE,
+    Role.TOWNSHIP_REVIEWER,
+    Role.COUNTY_OFFICER,
+    Role.CITY_OFFICE,
+    Role.SUPERVISOR,
+    Role.LIAISON,
+}
+# Roles that enter and correct records, each inside their own region.
+RECORD_EDITORS = {Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_OFFICER}
+
+
+def _active(user):
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def has_role(user, *roles):
+    return _active(user) and user.role in roles
+
+
+def prefixes_q(prefixes, field):
+    """A Q matching rows whose ``field`` starts with one of ``prefixes``; none matches nothing."""
+    q = Q(pk__in=[])
+    for prefix in prefixes:
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+def scope_prefixes(user):
+    """The code prefixes of the regions a user's role is bound to."""
+    if not _active(user) or not user.role or user.role == Role.SYSADMIN:
+        return []
+    if user.role == Role.SUPERVISOR:
+        assigned = [region.prefix for region in user.assigned_regions.all()]
+        if assigned:
+            return assigned
+    return [user.region.prefix] if user.region_id else []
+
+
+def region_prefixes(user):
+    """Prefixes of the regions a user may look at. A system administrator manages the whole tree."""
+    if is_system_admin(user):
+        return [""]
+    return scope_prefixes(user)
+
+
+def record_prefixes(user):
+    """Prefixes of the records of personal data a user may read. Administrators read none."""
+    if not has_role(user, *RECORD_READERS):
+        return []
+    return scope_prefixes(user)
+
+
+def in_scope(user, code):
+    return any(code.startswith(prefix) for prefix in scope_prefixes(user))
+
+
+# --- predicates -----------------------------------------------------------------------
+
+
+def is_system_admin(user):
+    return _active(user) and (user.role == Role.SYSADMIN or user.is_superuser)
+
+
+def can_see_region(user, region):
+    return any(region.code.startswith(prefix) for prefix in region_prefixes(user))
+
+
+def can_read_records(user, region):
+    """May read the records of ``region`` (masked for a liaison: see ``sees_masked_records``)."""
+    return has_role(user, *RECORD_READERS) and in_scope(user, region.code)
+
+
+def sees_masked_records(user):
+    """A member-unit liaison sees ID and phone numbers masked, server-side."""
+    return has_role(user, Role.LIAISON)
+
+
+def can_edit_records(user, region):
+    """May create and correct records in ``region`` (a village, or any region below one's scope)."""
+    return has_role(user, *RECORD_EDITORS) and in_scope(user, region.code)
+
+
+def can_view_statistics(user, region):
+    return has_role(user, *RECORD_READERS) and in_scope(user, region.code)
+
+
+def can_import_rosters(user, region):
+    return has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE) and in_scope(user, region.code)
+
+
+def can_run_campaigns(user):
+    return has_role(user, Role.CITY_OFFICE)
+
+
+def can_review_villages(user, township):
+    """May approve or return the village returns of ``township``."""
+    return has_role(user, Role.TOWNSHIP_REVIEWER) and in_scope(user, township.code)
+
+
+def can_approve_townships(user, county):
+    return has_role(user, Role.COUNTY_OFFICER) and in_scope(user, county.code)
+
+
+def can_inspect(user, county):
+    """May inspect and spot-check ``county`` (supervision group, or the city office leading it)."""
+    return has_role(user, Role.SUPERVISOR, Role.CITY_OFFICE) and in_scope(user, county.code)
+
+
+def can_manage_accounts(user):
+    return is_system_admin(user)
+
+
+def can_manage_regions(user):
+    return is_system_admin(user)

@@ -1,0 +1,39 @@
+"""The standing cast (STYLE §10): one user per role over a small region tree."""
+
+import pytest
+
+from accounts.models import Role
+from tests.factories import UserFactory, region_tree
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests run with DEBUG off but without collectstatic: serve assets unhashed.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def tree(db):
+    return region_tree()
+
+
+@pytest.fixture
+def cast(tree):
+    """Users of every role. Village A and B share a township; C lies in the other county."""
+    county1, county2 = tree["410922"], tree["410923"]
+    return {
+        "cadre_a": UserFactory(username="cadre_a", role=Role.VILLAGE_CADRE, region=tree["410922100201"]),
+        "cadre_b": UserFactory(username="cadre_b", role=Role.VILLAGE_CADRE, region=tree["410922100202"]),
+        "cadre_c": UserFactory(username="cadre_c", role=Role.VILLAGE_CADRE, region=tree["410923100201"]),
+        "township": UserFactory(username="township", role=Role.TOWNSHIP_REVIEWER, region=tree["410922100"]),
+        "county": UserFactory(username="county", role=Role.COUNTY_OFFICER, region=county1),
+        "city": UserFactory(username="city", role=Role.CITY_OFFICE, region=tree["4109"]),
+        "supervisor": UserFactory(
+            username="supervisor", role=Role.SUPERVISOR, region=tree["4109"], assigned=[county2]
+        ),
+        "liaison": UserFactory(username="liaison", role=Role.LIAISON, region=tree["4109"]),
+        "sysadmin": UserFactory(username="sysadmin", role=Role.SYSADMIN, region=None, is_staff=True),
+    }
