@@ -134,7 +134,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "accounts.validators.ChineseMinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.LettersAndDigitsValidator"},
@@ -195,3 +195,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Registry rules (DESIGN §2): thresholds as settings
+# Read by registry.rules at call time. Local definitions differ between provinces; change
+# them here, not in the code.
+# A child is left behind while younger than this many full years on the reference date.
+LEFT_BEHIND_CHILD_MAX_AGE = 16
+# Reporting age bands (inclusive, full years); each must match a registry.choices.AgeBand value.
+LEFT_BEHIND_CHILD_AGE_BANDS = ((0, 5), (6, 13), (14, 15))
+# Months away from home that make a parent, husband or child count as working away (3 or 6).
+LEFT_BEHIND_MIN_MONTHS_AWAY = 6
+# Whether work inside the home county counts as 外出务工: province-dependent, used by the forms.
+LEFT_BEHIND_COUNT_IN_COUNTY_WORK = False
+# 留守妇女: aged MIN_AGE to MAX_AGE inclusive. 留守老人: aged ELDER_MIN_AGE or more.
+LEFT_BEHIND_WOMAN_MIN_AGE = 20
+LEFT_BEHIND_WOMAN_MAX_AGE = 59
+LEFT_BEHIND_ELDER_MIN_AGE = 60
