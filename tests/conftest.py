@@ -7,7 +7,9 @@ from tests.factories import UserFactory, region_tree
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
+def _test_settings(settings):
+    # A deliberately fast hasher: the standing cast hashes nine passwords per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests run with DEBUG off but without collectstatic: serve assets unhashed.
     settings.STORAGES = {
         **settings.STORAGES,

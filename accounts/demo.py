@@ -1,0 +1,66 @@
+"""Demo organisations and one account per role, all with one printed password."""
+
+from accounts.models import Organisation, OrganisationKind, Role
+from accounts.services import organisations_seed_member_units, user_upsert
+from registry.models import Region, RegionLevel
+
+DEMO_PASSWORD = "Puyang2022demo"
+
+
+def _offices(city):
+    """Civil affairs offices of every county and township, and a committee per village."""
+    regions = list(Region.objects.in_region(city).exclude(level=RegionLevel.CITY))
+    suffix = {RegionLevel.COUNTY: "民政局", RegionLevel.TOWNSHIP: "民政所", RegionLevel.VILLAGE: "委员会"}
+    kind = {RegionLevel.VILLAGE: OrganisationKind.VILLAGE_COMMITTEE}
+    existing = set(Organisation.objects.filter(region__in=regions).values_list("region_id", "name"))
+    new = [
+        Organisation(
+            name=f"{region.name}{suffix[region.level]}",
+            kind=kind.get(region.level, OrganisationKind.CIVIL_AFFAIRS),
+            region=region,
+        )
+        for region in regions
+        if (region.pk, f"{region.name}{suffix[region.level]}") not in existing
+    ]
+    Organisation.objects.bulk_create(new)
+
+
+def demo_accounts_load(*, city):
+    """Member units, offices and the demo accounts of ``city``; returns [(username, role label, scope)]."""
+    organisations_seed_member_units(city=city)
+    _offices(city)
+    counties = list(Region.objects.in_region(city).at_level(RegionLevel.COUNTY))
+    by_name = {c.name: c for c in counties}
+    county = by_name.get("清丰县", counties[0])
+    supervised = [by_name.get("南乐县", counties[-1])]
+    township = Region.objects.in_region(county).at_level(RegionLevel.TOWNSHIP).first()
+    village1, village2 = Region.objects.in_region(township).at_level(RegionLevel.VILLAGE)[:2]
+    org = {
+        o.region_id: o for o in Organisation.objects.filter(region__in=[county, township, village1, village2])
+    }
+    bureau = Organisation.objects.get(region=city, is_leading_office=True)
+    education = Organisation.objects.get(region=city, name="市教育局")
+    accounts = [
+        ("cadre1", Role.VILLAGE_CADRE, village1, "张村官", org[village1.pk], ()),
+        ("cadre2", Role.VILLAGE_CADRE, village2, "李主任", org[village2.pk], ()),
+        ("township", Role.TOWNSHIP_REVIEWER, township, "王督导", org[township.pk], ()),
+        ("county", Role.COUNTY_OFFICER, county, "赵民政", org[county.pk], ()),
+        ("city", Role.CITY_OFFICE, city, "刘主任", bureau, ()),
+        ("supervisor", Role.SUPERVISOR, city, "陈督导", bureau, supervised),
+        ("liaison", Role.LIAISON, city, "周联络", education, ()),
+        ("admin", Role.SYSADMIN, None, "孙管理", None, ()),
+    ]
+    rows = []
+    for username, role, region, name, organisation, assigned in accounts:
+        user_upsert(
+            username=username,
+            role=role,
+            region=region,
+            password=DEMO_PASSWORD,
+            name=name,
+            organisation=organisation,
+            assigned_regions=assigned,
+        )
+        scope = "、".join(r.name for r in assigned) if assigned else (region.full_name if region else "—")
+        rows.append((username, role.label, scope))
+    return rows
