@@ -9,6 +9,9 @@ def navigation(request):
     if not policy._active(user):
         return {"nav_items": []}
     items = [("首页", reverse("home"))]
+    if policy.record_prefixes(user):
+        for slug, label in (("children", "留守儿童"), ("women", "留守妇女"), ("elders", "留守老人")):
+            items.append((label, reverse("record_list", kwargs={"kind": slug})))
     if policy.region_prefixes(user):
         items.append(("区划与进度", reverse("region_root")))
     if policy.can_manage_accounts(user):

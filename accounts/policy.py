@@ -64,6 +64,13 @@ def record_prefixes(user):
     return scope_prefixes(user)
 
 
+def edit_prefixes(user):
+    """Prefixes of the villages where a user may create and correct records."""
+    if not has_role(user, *RECORD_EDITORS):
+        return []
+    return scope_prefixes(user)
+
+
 def in_scope(user, code):
     return any(code.startswith(prefix) for prefix in scope_prefixes(user))
 

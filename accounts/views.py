@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 from accounts import policy
 from accounts.models import Organisation, Role, User
 from registry.models import Region, RegionLevel, scope_roots, with_village_counts
+from registry.views_records import high_risk_children
 
 
 @require_GET
@@ -26,4 +27,5 @@ def home(request):
         for root in roots:
             rows.append((root, with_village_counts(root.children.all())))
         context["scopes"] = rows
+        context["high_risk"] = high_risk_children(user)
     return render(request, "accounts/home.html", context)

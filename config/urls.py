@@ -8,5 +8,8 @@ admin.site.index_title = "系统管理"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("regions/", include("registry.urls")),
+    path("children/", include("registry.record_urls"), {"kind": "children"}),
+    path("women/", include("registry.record_urls"), {"kind": "women"}),
+    path("elders/", include("registry.record_urls"), {"kind": "elders"}),
     path("admin/", admin.site.urls),
 ]

@@ -75,3 +75,49 @@ class ExitReason(models.TextChoices):
     MOVED_OUT = "moved_out", "迁出"
     DECEASED = "deceased", "死亡"
     OTHER = "other", "其他"
+
+
+class RecordStatus(models.TextChoices):
+    ACTIVE = "active", "在册"
+    EXITED = "exited", "已退出"
+
+
+class Category(models.TextChoices):
+    CHILD = "child", "留守儿童"
+    WOMAN = "woman", "留守妇女"
+    ELDER = "elder", "留守老人"
+
+
+class GuardianRelation(models.TextChoices):
+    GRANDPARENT = "grandparent", "祖父母"
+    MATERNAL_GRANDPARENT = "maternal_grandparent", "外祖父母"
+    FATHER = "father", "父亲"
+    MOTHER = "mother", "母亲"
+    SIBLING = "sibling", "兄弟姐妹"
+    RELATIVE = "relative", "其他亲属"
+    OTHER = "other", "其他"
+
+
+class Assistance(models.TextChoices):
+    SUBSISTENCE = "subsistence", "低保"
+    EXTREME_POVERTY = "extreme_poverty", "特困供养"
+    TEMPORARY = "temporary", "临时救助"
+    MEDICAL = "medical", "医疗救助"
+    EDUCATION = "education", "教育资助"
+    DISABILITY = "disability", "残疾人补贴"
+    ORPHAN = "orphan", "孤儿/事实无人抚养儿童基本生活费"
+    OTHER = "other", "其他"
+
+
+class LivingArrangement(models.TextChoices):
+    ALONE = "alone", "独居"
+    WITH_SPOUSE = "with_spouse", "与配偶同住"
+    WITH_GRANDCHILDREN = "with_grandchildren", "与孙辈同住"
+    WITH_RELATIVES = "with_relatives", "与其他亲属同住"
+    CARE_FACILITY = "care_facility", "入住养老机构"
+
+
+class HistorySource(models.TextChoices):
+    WEB = "web", "网页填报"
+    IMPORT = "import", "Excel导入"
+    COMMAND = "command", "命令/演示数据"

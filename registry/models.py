@@ -5,11 +5,28 @@ zeros are cut to the level's significant length (DESIGN §3), so "everything in 
 ``code LIKE '410922%'``. Scoping and aggregation are prefix operations, never tree walks.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from simple_history.models import HistoricalRecords
 
 from accounts import policy
+from registry.choices import (
+    Assistance,
+    Category,
+    ExitReason,
+    GuardianAssessment,
+    GuardianRelation,
+    GuardianshipType,
+    HealthStatus,
+    LeftBehindType,
+    LivingArrangement,
+    ParentStatus,
+    RecordStatus,
+    Schooling,
+    Sex,
+)
 
 
 class RegionLevel(models.TextChoices):
@@ -143,3 +160,221 @@ def scope_roots(user):
     if prefixes == [""]:
         return list(Region.objects.filter(parent__isnull=True))
     return list(Region.objects.filter(code__in=[full_code(p) for p in prefixes]))
+
+
+# --- records of people ------------------------------------------------------------------
+
+
+class IdentityClaim(models.Model):
+    """One person, one record in the whole registry (DESIGN §2).
+
+    Every child, woman and elder record claims its ID number here, in the same transaction as
+    the record; the unique constraint makes two simultaneous entries of one ID impossible,
+    whichever villages or categories they come from. A record that left the registry keeps
+    its claim.
+    """
+
+    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    category = models.CharField("类别", max_length=10, choices=Category.choices)
+    village = models.ForeignKey(
+        Region, verbose_name="登记村（社区）", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "身份证号登记"
+        verbose_name_plural = "身份证号登记"
+
+    def __str__(self):
+        return f"{self.get_category_display()} · {self.village}"
+
+
+class RecordQuerySet(ScopedQuerySet):
+    scope_field = "village_code"
+
+    def active(self):
+        return self.filter(status=RecordStatus.ACTIVE)
+
+    def high_risk(self):
+        return self.filter(is_high_risk=True)
+
+
+class PersonRecord(models.Model):
+    """What every record shares: who, where, health, status, risk, version and history."""
+
+    category = None  # a Category value, set by each concrete model
+
+    village = models.ForeignKey(Region, verbose_name="村（社区）", on_delete=models.PROTECT, related_name="+")
+    # The village's 12-digit code, denormalised and indexed: scoping is a prefix filter on it.
+    village_code = models.CharField("村代码", max_length=12, db_index=True, editable=False)
+    name = models.CharField("姓名", max_length=30)
+    sex = models.CharField("性别", max_length=6, choices=Sex.choices)
+    ethnicity = models.CharField("民族", max_length=20, default="汉族")
+    birth_date = models.DateField("出生日期")
+    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    id_warnings = models.CharField("身份证号提示", max_length=300, blank=True, editable=False)
+    hukou_address = models.CharField("户籍所在地", max_length=200, blank=True)
+    current_address = models.CharField("现居住地", max_length=200, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    health = models.CharField(
+        "健康状况", max_length=16, choices=HealthStatus.choices, default=HealthStatus.HEALTHY
+    )
+    disability_type = models.CharField("残疾类别", max_length=30, blank=True)
+    disability_grade = models.CharField("残疾等级", max_length=10, blank=True)
+    illness = models.CharField("所患疾病", max_length=100, blank=True)
+    needs = models.TextField("主要需求", blank=True)
+    note = models.TextField("备注", blank=True)
+
+    status = models.CharField(
+        "状态", max_length=10, choices=RecordStatus.choices, default=RecordStatus.ACTIVE, db_index=True
+    )
+    exit_reason = models.CharField("退出原因", max_length=20, choices=ExitReason.choices, blank=True)
+    exit_date = models.DateField("退出日期", null=True, blank=True)
+    exit_note = models.CharField("退出说明", max_length=200, blank=True)
+
+    is_high_risk = models.BooleanField("高风险", default=False, db_index=True, editable=False)
+    risk_flags = models.JSONField("风险标识", default=list, blank=True, editable=False)
+
+    # Optimistic lock: every saved change increments it; a save from a stale form is refused.
+    version = models.PositiveIntegerField("版本", default=1, editable=False)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = RecordQuerySet.as_manager()
+    history = HistoricalRecords(inherit=True, excluded_fields=["version", "updated_at"])
+
+    class Meta:
+        abstract = True
+        ordering = ["village_code", "name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.status == RecordStatus.ACTIVE
+
+
+class Child(PersonRecord):
+    category = Category.CHILD
+
+    schooling = models.CharField(
+        "就学情况", max_length=16, choices=Schooling.choices, default=Schooling.PRIMARY
+    )
+    school_name = models.CharField("就读学校", max_length=100, blank=True)
+    grade = models.CharField("年级", max_length=20, blank=True)
+    boarding = models.BooleanField("寄宿", default=False)
+
+    father_name = models.CharField("父亲姓名", max_length=30, blank=True)
+    father_id_number = models.CharField("父亲身份证号", max_length=18, blank=True)
+    father_status = models.CharField("父亲状况", max_length=16, choices=ParentStatus.choices)
+    father_work_place = models.CharField("父亲务工地（到市）", max_length=60, blank=True)
+    father_phone = models.CharField("父亲电话", max_length=20, blank=True)
+    mother_name = models.CharField("母亲姓名", max_length=30, blank=True)
+    mother_id_number = models.CharField("母亲身份证号", max_length=18, blank=True)
+    mother_status = models.CharField("母亲状况", max_length=16, choices=ParentStatus.choices)
+    mother_work_place = models.CharField("母亲务工地（到市）", max_length=60, blank=True)
+    mother_phone = models.CharField("母亲电话", max_length=20, blank=True)
+
+    guardianship_type = models.CharField("监护类型", max_length=16, choices=GuardianshipType.choices)
+    guardian_name = models.CharField("监护人姓名", max_length=30, blank=True)
+    guardian_id_number = models.CharField("监护人身份证号", max_length=18, blank=True)
+    guardian_relation = models.CharField(
+        "与儿童关系", max_length=24, choices=GuardianRelation.choices, blank=True
+    )
+    guardian_phone = models.CharField("监护人电话", max_length=20, blank=True)
+    guardian_assessment = models.CharField("监护评估", max_length=24, choices=GuardianAssessment.choices)
+    entrusted_guardian_appointed = models.BooleanField("已签订委托监护", default=False)
+
+    income_sources = models.CharField("家庭收入来源", max_length=100, blank=True)
+    assistance = models.JSONField("享受救助", default=list, blank=True)
+    contact_person = models.CharField("村（居）联系人", max_length=30, blank=True)
+    contact_phone = models.CharField("联系人电话", max_length=20, blank=True)
+
+    left_behind_type = models.CharField(
+        "留守类型", max_length=8, choices=LeftBehindType.choices, blank=True, editable=False
+    )
+
+    class Meta(PersonRecord.Meta):
+        verbose_name = "留守儿童"
+        verbose_name_plural = "留守儿童"
+        indexes = [models.Index(fields=["village_code", "birth_date"], name="child_village_birth")]
+
+    def assistance_labels(self):
+        return [Assistance(code).label for code in self.assistance if code in Assistance.values]
+
+
+class Woman(PersonRecord):
+    category = Category.WOMAN
+
+    husband_name = models.CharField("丈夫姓名", max_length=30, blank=True)
+    husband_work_place = models.CharField("丈夫务工地（到市）", max_length=60, blank=True)
+    husband_months_away = models.PositiveSmallIntegerField("丈夫外出月数")
+    husband_phone = models.CharField("丈夫电话", max_length=20, blank=True)
+    children_count = models.PositiveSmallIntegerField("子女数", default=0)
+    minor_children_count = models.PositiveSmallIntegerField("未成年子女数", default=0)
+
+    class Meta(PersonRecord.Meta):
+        verbose_name = "留守妇女"
+        verbose_name_plural = "留守妇女"
+
+
+class Elder(PersonRecord):
+    category = Category.ELDER
+
+    living_arrangement = models.CharField("居住情况", max_length=20, choices=LivingArrangement.choices)
+    children_count = models.PositiveSmallIntegerField("子女数")
+    children_away_count = models.PositiveSmallIntegerField("外出子女数")
+    min_months_away = models.PositiveSmallIntegerField("子女外出最短月数")
+    caregiver_name = models.CharField("照料人姓名", max_length=30, blank=True)
+    caregiver_phone = models.CharField("照料人电话", max_length=20, blank=True)
+    income_sources = models.CharField("收入来源", max_length=100, blank=True)
+
+    class Meta(PersonRecord.Meta):
+        verbose_name = "留守老人"
+        verbose_name_plural = "留守老人"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(children_away_count__lte=models.F("children_count")),
+                name="elder_away_not_more_than_children",
+            )
+        ]
+
+
+RECORD_MODELS = {Category.CHILD: Child, Category.WOMAN: Woman, Category.ELDER: Elder}
+
+
+class AccessLog(models.Model):
+    """Who looked at or exported whose personal data, when and from where (append-only)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "查看"
+        LIST = "list", "列表"
+        HISTORY = "history", "查看历史"
+        EXPORT = "export", "导出"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.PROTECT)
+    action = models.CharField("操作", max_length=10, choices=Action.choices)
+    category = models.CharField("类别", max_length=10, choices=Category.choices)
+    record_id = models.BigIntegerField("记录", null=True, blank=True)
+    row_count = models.PositiveIntegerField("条数", default=1)
+    detail = models.CharField("说明", max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "个人信息访问记录"
+        verbose_name_plural = "个人信息访问记录"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["category", "record_id"], name="accesslog_record")]
+
+    def __str__(self):
+        return f"{self.user} {self.get_action_display()} {self.get_category_display()} {self.record_id or ''}"

@@ -362,3 +362,24 @@ def child_red_flags(
 def is_high_risk(**child):
     """Whether a child has any red flag; takes :func:`child_red_flags`' keyword arguments."""
     return bool(child_red_flags(**child))
+
+
+# ---------------------------------------------------------------------------------------------
+# Phone numbers
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
+
+
+def normalize_phone(raw):
+    """A phone number as typed or imported, cleaned like an ID number; an Excel float's ``.0`` dropped."""
+    text = normalize_id_number(raw)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def check_phone(raw):
+    """(number, error): a mainland mobile (11 digits) or a landline with area code; blank is fine."""
+    number = normalize_phone(raw)
+    if number and not (_MOBILE.fullmatch(number) or _LANDLINE.fullmatch(number)):
+        return number, "电话号码格式不正确：手机号为11位数字，固定电话请带区号（如 0393-1234567）"
+    return number, None

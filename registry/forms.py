@@ -1,0 +1,274 @@
+"""Entry forms of the three categories: every rule of registry.rules, applied once, here.
+
+The Excel import validates its rows through these same forms, so a rule exists once.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from registry import rules
+from registry.choices import Assistance, ExitReason
+from registry.models import Child, Elder, IdentityClaim, Woman
+from registry.records import duplicate_id_message, reference_date, villages_editable_by
+
+COMMON_FIELDS = [
+    "village",
+    "name",
+    "id_number",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "hukou_address",
+    "current_address",
+    "phone",
+    "health",
+    "disability_type",
+    "disability_grade",
+    "illness",
+]
+
+
+class RecordForm(forms.ModelForm):
+    """What the three categories share: the ID number, sex and birth date from it, phone
+    numbers, the village inside the user's scope, and the version a later save checks."""
+
+    phone_fields = ("phone",)
+    other_id_fields = ()
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.id_check = None
+        villages = villages_editable_by(user).order_by("code")
+        self.fields["village"].queryset = villages
+        self.fields["village"].label_from_instance = lambda v: f"{v.name}（{v.code}）"
+        if not self.instance.pk and len(villages[:2]) == 1:
+            self.fields["village"].initial = villages[0]
+        self.fields["version"].initial = self.instance.version
+        for name in ("sex", "birth_date"):
+            self.fields[name].required = False
+        self.fields["sex"].help_text = "可不填，按身份证号自动识别"
+        self.fields["birth_date"].help_text = "可不填，按身份证号自动识别"
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.CheckboxSelectMultiple):
+                pass
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+        self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
+        for name in self.phone_fields:
+            self.fields[name].widget.attrs.update({"inputmode": "tel", "type": "tel"})
+
+    def clean_id_number(self):
+        check = rules.check_id_number(self.cleaned_data["id_number"])
+        if check.errors:
+            raise ValidationError(list(check.errors))
+        self.id_check = check
+        own = self.instance.pk and self.instance.id_number == check.number
+        if not own and IdentityClaim.objects.filter(id_number=check.number).exists():
+            raise ValidationError(duplicate_id_message(check.number))
+        return check.number
+
+    def clean(self):
+        data = super().clean()
+        if self.id_check:
+            for error in rules.check_sex_and_birth(self.id_check, data.get("sex"), data.get("birth_date")):
+                self.add_error("sex" if error.startswith("性别") else "birth_date", error)
+            data["sex"] = data.get("sex") or self.id_check.sex
+            data["birth_date"] = data.get("birth_date") or self.id_check.birth_date
+        for name in self.phone_fields:
+            number, error = rules.check_phone(data.get(name))
+            data[name] = number
+            if error:
+                self.add_error(name, error)
+        for name in self.other_id_fields:
+            if data.get(name):
+                check = rules.check_id_number(data[name])
+                data[name] = check.number
+                if check.errors:
+                    self.add_error(name, list(check.errors))
+        if not self.errors and data.get("birth_date"):
+            reasons = self.classify(data)
+            if reasons:
+                self.add_error(None, "；".join(reasons))
+        return data
+
+    def classify(self, data):
+        """Why the person does not count as left behind (empty when they do)."""
+        raise NotImplementedError
+
+    def record_data(self):
+        """The cleaned values that belong on the record (not the version)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+
+    fieldsets = ()
+
+
+class ChildForm(RecordForm):
+    phone_fields = ("father_phone", "mother_phone", "guardian_phone", "contact_phone")
+    other_id_fields = ("father_id_number", "mother_id_number", "guardian_id_number")
+    assistance = forms.MultipleChoiceField(
+        label="享受救助", choices=Assistance.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    fieldsets = (
+        ("基本信息", COMMON_FIELDS[:8]),
+        (
+            "健康与就学",
+            [
+                "health",
+                "disability_type",
+                "disability_grade",
+                "illness",
+                "schooling",
+                "school_name",
+                "grade",
+                "boarding",
+            ],
+        ),
+        ("父亲", ["father_name", "father_id_number", "father_status", "father_work_place", "father_phone"]),
+        ("母亲", ["mother_name", "mother_id_number", "mother_status", "mother_work_place", "mother_phone"]),
+        (
+            "监护情况",
+            [
+                "guardianship_type",
+                "guardian_name",
+                "guardian_id_number",
+                "guardian_relation",
+                "guardian_phone",
+                "guardian_assessment",
+                "entrusted_guardian_appointed",
+            ],
+        ),
+        ("家庭与帮扶", ["income_sources", "assistance", "contact_person", "contact_phone", "needs", "note"]),
+    )
+
+    class Meta:
+        model = Child
+        fields = [
+            *[f for f in COMMON_FIELDS if f != "phone"],
+            "schooling", "school_name", "grade", "boarding",
+            "father_name", "father_id_number", "father_status", "father_work_place", "father_phone",
+            "mother_name", "mother_id_number", "mother_status", "mother_work_place", "mother_phone",
+            "guardianship_type", "guardian_name", "guardian_id_number", "guardian_relation", "guardian_phone",
+            "guardian_assessment", "entrusted_guardian_appointed",
+            "income_sources", "assistance", "contact_person", "contact_phone", "needs", "note",
+        ]  # fmt: skip
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def classify(self, data):
+        return rules.classify_child(
+            birth_date=data["birth_date"],
+            father_status=data.get("father_status"),
+            mother_status=data.get("mother_status"),
+            reference_date=reference_date(),
+        ).reasons
+
+
+class WomanForm(RecordForm):
+    phone_fields = ("phone", "husband_phone")
+
+    fieldsets = (
+        ("基本信息", COMMON_FIELDS[:9]),
+        ("健康", ["health", "disability_type", "disability_grade", "illness"]),
+        (
+            "家庭",
+            [
+                "husband_name",
+                "husband_work_place",
+                "husband_months_away",
+                "husband_phone",
+                "children_count",
+                "minor_children_count",
+            ],
+        ),
+        ("需求", ["needs", "note"]),
+    )
+
+    class Meta:
+        model = Woman
+        fields = [
+            *COMMON_FIELDS, "husband_name", "husband_work_place", "husband_months_away", "husband_phone",
+            "children_count", "minor_children_count", "needs", "note",
+        ]  # fmt: skip
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def classify(self, data):
+        reasons = []
+        if data.get("sex") == "male":
+            reasons.append("留守妇女应为女性")
+        if data.get("minor_children_count", 0) > data.get("children_count", 0):
+            reasons.append("未成年子女数不能多于子女数")
+        verdict = rules.classify_woman(
+            birth_date=data["birth_date"],
+            husband_months_away=data.get("husband_months_away") or 0,
+            reference_date=reference_date(),
+        )
+        return [*reasons, *verdict.reasons]
+
+
+class ElderForm(RecordForm):
+    phone_fields = ("phone", "caregiver_phone")
+
+    fieldsets = (
+        ("基本信息", COMMON_FIELDS[:9]),
+        ("健康", ["health", "disability_type", "disability_grade", "illness"]),
+        (
+            "家庭与照料",
+            [
+                "living_arrangement",
+                "children_count",
+                "children_away_count",
+                "min_months_away",
+                "caregiver_name",
+                "caregiver_phone",
+                "income_sources",
+            ],
+        ),
+        ("需求", ["needs", "note"]),
+    )
+
+    class Meta:
+        model = Elder
+        fields = [
+            *COMMON_FIELDS, "living_arrangement", "children_count", "children_away_count", "min_months_away",
+            "caregiver_name", "caregiver_phone", "income_sources", "needs", "note",
+        ]  # fmt: skip
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def classify(self, data):
+        count, away = data.get("children_count", 0), data.get("children_away_count", 0)
+        if away > count:
+            return ["外出子女数不能多于子女数"]
+        return rules.classify_elder(
+            birth_date=data["birth_date"],
+            children_count=count,
+            children_away_count=away,
+            min_months_away_of_children=data.get("min_months_away") or 0,
+            reference_date=reference_date(),
+        ).reasons
+
+
+class ExitForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="退出原因", choices=ExitReason.choices, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    date = forms.DateField(
+        label="退出日期", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    note = forms.CharField(
+        label="说明", max_length=200, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class RestoreForm(forms.Form):
+    note = forms.CharField(
+        label="恢复原因", max_length=180, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -1,0 +1,286 @@
+"""Writes to the records of people (STYLE §5): one function per change, each atomic, each
+leaving a history entry with who, when and from where (web or import).
+
+Forms validate; these functions write. The database has the last word on "one person, one
+record": the ID number is claimed in IdentityClaim inside the same transaction.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.models import Role, User
+from registry import rules
+from registry.choices import Category, HistorySource, RecordStatus
+from registry.models import AccessLog, IdentityClaim, Region
+
+STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
+
+
+class StaleRecord(ValidationError):
+    """The record changed since the form was opened (optimistic version check)."""
+
+    def __init__(self):
+        super().__init__(STALE_MESSAGE, code="stale")
+
+
+def reference_date():
+    """The date ages are counted on: the active campaign's reference date, else today.
+
+    Campaigns arrive with the survey app; until then this is today in Asia/Shanghai.
+    """
+    return timezone.localdate()
+
+
+def duplicate_id_message(id_number):
+    """Where an ID number is already registered and whom to ask, without any detail of the record."""
+    claim = IdentityClaim.objects.select_related("village").filter(id_number=id_number).first()
+    if claim is None:
+        return None
+    village = claim.village
+    place = "".join(r.name for r in village.ancestors() if r.level in ("county", "township")) + village.name
+    cadres = User.objects.filter(role=Role.VILLAGE_CADRE, region=village, is_active=True)
+    contacts = "、".join(f"{u.display_name}{f'（{u.phone}）' if u.phone else ''}" for u in cadres)
+    whom = f"{village.name}儿童主任{contacts}" if contacts else f"{village.name}所在乡镇民政所"
+    return (
+        f"该身份证号已在{place}登记为{Category(claim.category).label}，同一人只能登记一次。"
+        f"如信息有误或人员已迁入本村，请联系{whom}核实。"
+    )
+
+
+def _derive(record):
+    """Set what is computed from the record itself: village code, ID warnings, risk and type."""
+    record.village_code = record.village.code
+    record.id_warnings = "；".join(rules.check_id_number(record.id_number).warnings)
+    if record.category == Category.CHILD:
+        flags = rules.child_red_flags(
+            guardianship_type=record.guardianship_type,
+            guardian_assessment=record.guardian_assessment,
+            health=record.health,
+            schooling=record.schooling,
+            father_status=record.father_status,
+            mother_status=record.mother_status,
+        )
+        verdict = rules.classify_child(
+            birth_date=record.birth_date,
+            father_status=record.father_status,
+            mother_status=record.mother_status,
+            reference_date=reference_date(),
+        )
+        record.left_behind_type = verdict.kind or ""
+    else:
+        flags = ()
+    record.risk_flags = list(flags)
+    record.is_high_risk = bool(flags)
+
+
+DERIVED_FIELDS = ["village_code", "id_warnings", "risk_flags", "is_high_risk"]
+
+
+def _derived_fields(record):
+    return DERIVED_FIELDS + (["left_behind_type"] if record.category == Category.CHILD else [])
+
+
+def _save(record, user, source, update_fields=None):
+    record._history_user = user
+    record._change_reason = source
+    record.save(update_fields=update_fields)
+
+
+@transaction.atomic
+def record_create(*, model, user, data, source=HistorySource.WEB):
+    """Register a new child, woman or elder from validated ``data`` (a form's cleaned_data).
+
+    Side effects: claims the ID number in IdentityClaim (refused with where it is registered
+    if taken, also by a simultaneous entry); computes village code, risk flags and type;
+    writes the first history entry with ``source``.
+    """
+    record = model(**data)
+    record.created_by = user
+    _derive(record)
+    if IdentityClaim.objects.filter(id_number=record.id_number).exists():
+        raise ValidationError({"id_number": duplicate_id_message(record.id_number)})
+    try:
+        with transaction.atomic():
+            IdentityClaim.objects.create(
+                id_number=record.id_number, category=record.category, village=record.village
+            )
+    except IntegrityError:
+        raise ValidationError({"id_number": duplicate_id_message(record.id_number)}) from None
+    _save(record, user, source)
+    return record
+
+
+def _lock(record, version):
+    """The record's row, locked for this transaction, or StaleRecord if its version moved on."""
+    current = type(record).objects.select_for_update().select_related("village").get(pk=record.pk)
+    if current.version != version:
+        raise StaleRecord()
+    return current
+
+
+@transaction.atomic
+def record_update(*, record, user, data, version, source=HistorySource.WEB):
+    """Save the changed fields of ``data`` onto ``record`` if nobody saved it since ``version``.
+
+    Side effects: refuses a stale save (StaleRecord); moves the ID claim if the ID number or
+    village changed (refused if the new number is taken); recomputes derived fields; bumps
+    the version; writes a history entry listing the changed fields. Saves only what changed.
+    """
+    current = _lock(record, version)
+    changed = [name for name, value in data.items() if getattr(current, name) != value]
+    if not changed:
+        return current
+    for name in changed:
+        setattr(current, name, data[name])
+    if "id_number" in changed or "village" in changed:
+        try:
+            with transaction.atomic():
+                IdentityClaim.objects.filter(id_number=record.id_number).update(
+                    id_number=current.id_number, village=current.village
+                )
+        except IntegrityError:
+            raise ValidationError({"id_number": duplicate_id_message(current.id_number)}) from None
+    _derive(current)
+    current.version += 1
+    _save(current, user, source, update_fields=[*changed, *_derived_fields(current), "version", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def record_exit(*, record, user, reason, date, note, version):
+    """Take a record out of the registry (never a hard delete): 父母返乡, 年满16周岁, 迁出, 死亡, 其他.
+
+    Side effects: status 已退出 with reason, date and note; the ID stays claimed; version
+    bumped; history entry.
+    """
+    current = _lock(record, version)
+    if current.status != RecordStatus.ACTIVE:
+        raise ValidationError("该记录已退出，无需重复操作。")
+    current.status, current.exit_reason, current.exit_date, current.exit_note = (
+        RecordStatus.EXITED,
+        reason,
+        date,
+        note,
+    )
+    current.version += 1
+    _save(
+        current,
+        user,
+        HistorySource.WEB,
+        update_fields=["status", "exit_reason", "exit_date", "exit_note", "version", "updated_at"],
+    )
+    return current
+
+
+@transaction.atomic
+def record_restore(*, record, user, note, version):
+    """Bring an exited record back into the registry, if it still qualifies.
+
+    Side effects: status 在册, exit fields cleared, ``note`` kept as the history reason's
+    companion in exit_note; version bumped; history entry. A child who no longer counts
+    (e.g. has turned 16) is refused with the reason.
+    """
+    current = _lock(record, version)
+    if current.status == RecordStatus.ACTIVE:
+        raise ValidationError("该记录在册，无需恢复。")
+    if current.category == Category.CHILD:
+        verdict = rules.classify_child(
+            birth_date=current.birth_date,
+            father_status=current.father_status,
+            mother_status=current.mother_status,
+            reference_date=reference_date(),
+        )
+        if not verdict.is_left_behind:
+            raise ValidationError("无法恢复：" + "；".join(verdict.reasons))
+    current.status, current.exit_reason, current.exit_date = RecordStatus.ACTIVE, "", None
+    current.exit_note = f"恢复：{note}"[:200]
+    current.version += 1
+    _save(
+        current,
+        user,
+        HistorySource.WEB,
+        update_fields=["status", "exit_reason", "exit_date", "exit_note", "version", "updated_at"],
+    )
+    return current
+
+
+def villages_editable_by(user):
+    """The villages ``user`` may put records in."""
+    return Region.objects.at_level("village").in_prefixes(policy.edit_prefixes(user))
+
+
+def access_log_write(request, action, category, *, record_id=None, count=1, detail=""):
+    """Record that ``request.user`` saw or exported personal data (who, what, when, from where)."""
+    AccessLog.objects.create(
+        user=request.user,
+        action=action,
+        category=category,
+        record_id=record_id,
+        row_count=count,
+        detail=detail[:300],
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+    )
+
+
+def _display(field, value):
+    if value in (None, ""):
+        return "（空）"
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "（空）"
+    return str(value)
+
+
+def _masked(name, value):
+    if value and name.endswith("id_number"):
+        return mask_id_number(value)
+    if value and name.endswith("phone"):
+        return mask_phone(value)
+    return value
+
+
+def history_entries(record, *, masked=False):
+    """The record's history, newest first: who, when, source, and each changed field before → after.
+
+    With ``masked`` (a member-unit liaison), ID and phone numbers are masked here, server-side.
+    """
+    versions = list(record.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    entries = []
+    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older).changes:
+                if change.field in DERIVED_FIELDS or change.field == "left_behind_type":
+                    continue
+                field = type(record)._meta.get_field(change.field)
+                old, new = change.old, change.new
+                if masked:
+                    old, new = _masked(field.name, old), _masked(field.name, new)
+                changes.append((field.verbose_name, _display(field, old), _display(field, new)))
+        entries.append(
+            {
+                "at": newer.history_date,
+                "user": newer.history_user,
+                "type": {"+": "登记", "~": "修改", "-": "删除"}[newer.history_type],
+                "source": HistorySource(newer.history_change_reason).label
+                if newer.history_change_reason in HistorySource.values
+                else (newer.history_change_reason or ""),
+                "changes": changes,
+            }
+        )
+    return entries
+
+
+def mask_id_number(number):
+    """410922********1234: region and last four digits only."""
+    return f"{number[:6]}{'*' * (len(number) - 10)}{number[-4:]}" if len(number) > 10 else "*" * len(number)
+
+
+def mask_phone(number):
+    """138****5678."""
+    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else "*" * len(number)

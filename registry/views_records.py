@@ -1,0 +1,220 @@
+"""Pages of the three registers: list, detail, create, edit, exit/restore, history.
+
+One set of small views serves children, women and elders; ``kind`` comes from the URL
+(config/urls.py). Every object comes through ``get_record_for_user``: outside a user's
+scope it is a 404, whether or not it exists.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import policy
+from registry import records
+from registry.choices import Category
+from registry.filters import RecordFilterForm
+from registry.forms import ChildForm, ElderForm, ExitForm, RecordForm, RestoreForm, WomanForm
+from registry.models import AccessLog, Child, Elder, Region, Woman
+
+
+@dataclass(frozen=True)
+class Kind:
+    slug: str
+    category: Category
+    model: type
+    form: type[RecordForm]
+
+    @property
+    def label(self):
+        return self.category.label
+
+
+KINDS = {
+    "children": Kind("children", Category.CHILD, Child, ChildForm),
+    "women": Kind("women", Category.WOMAN, Woman, WomanForm),
+    "elders": Kind("elders", Category.ELDER, Elder, ElderForm),
+}
+
+
+def _kind(slug):
+    return KINDS[slug]
+
+
+def get_record_for_user(user, kind, pk, *, for_update=False):
+    """The record if ``user`` may read it (404 otherwise); with ``for_update``, also may edit it."""
+    record = get_object_or_404(kind.model.objects.visible_to(user).select_related("village"), pk=pk)
+    if for_update and not policy.can_edit_records(user, record.village):
+        raise PermissionDenied("您没有修改该记录的权限。")
+    return record
+
+
+def _context(request, kind, **extra):
+    return {"kind": kind, "masked": policy.sees_masked_records(request.user), **extra}
+
+
+def _paths(regions):
+    """Township names for a page of records, keyed by township prefix, in one query."""
+    prefixes = {r.village_code[:9] for r in regions}
+    return {
+        t.prefix: t.name
+        for t in Region.objects.filter(code__in=[p + "000" for p in prefixes], level="township")
+    }
+
+
+@require_GET
+@login_required
+def record_list(request, kind):
+    kind = _kind(kind)
+    if not policy.record_prefixes(request.user):
+        raise Http404
+    filters = RecordFilterForm(request.GET or None, user=request.user, kind=kind)
+    queryset = filters.apply(kind.model.objects.visible_to(request.user).select_related("village"))
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    records.access_log_write(
+        request,
+        AccessLog.Action.LIST,
+        kind.category,
+        count=len(page.object_list),
+        detail=request.GET.urlencode(),
+    )
+    return render(
+        request,
+        "registry/record_list.html",
+        _context(
+            request,
+            kind,
+            filters=filters,
+            page=page,
+            townships=_paths(page.object_list),
+            can_create=bool(policy.edit_prefixes(request.user)),
+            query=filters.query_without_page(),
+        ),
+    )
+
+
+@require_GET
+@login_required
+def record_detail(request, kind, pk):
+    kind = _kind(kind)
+    record = get_record_for_user(request.user, kind, pk)
+    records.access_log_write(request, AccessLog.Action.VIEW, kind.category, record_id=record.pk)
+    return render(
+        request,
+        "registry/record_detail.html",
+        _context(
+            request,
+            kind,
+            record=record,
+            path=[r.name for r in record.village.ancestors() if r.level in ("county", "township")],
+            can_edit=policy.can_edit_records(request.user, record.village),
+            fieldsets=kind.form.fieldsets,
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def record_create(request, kind):
+    kind = _kind(kind)
+    if not policy.edit_prefixes(request.user):
+        raise Http404
+    form = kind.form(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = records.record_create(model=kind.model, user=request.user, data=form.record_data())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"已登记{kind.label}：{record.name}")
+            return redirect("record_detail", kind=kind.slug, pk=record.pk)
+    return render(request, "registry/record_form.html", _context(request, kind, form=form, record=None))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def record_edit(request, kind, pk):
+    kind = _kind(kind)
+    record = get_record_for_user(request.user, kind, pk, for_update=True)
+    form = kind.form(request.POST or None, instance=record, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            records.record_update(
+                record=record,
+                user=request.user,
+                data=form.record_data(),
+                version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "已保存修改。")
+            return redirect("record_detail", kind=kind.slug, pk=record.pk)
+    return render(request, "registry/record_form.html", _context(request, kind, form=form, record=record))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def record_status(request, kind, pk):
+    """Take a record out of the registry, or bring an exited one back."""
+    kind = _kind(kind)
+    record = get_record_for_user(request.user, kind, pk, for_update=True)
+    form_class = ExitForm if record.is_active else RestoreForm
+    form = form_class(request.POST or None, initial={"version": record.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if record.is_active:
+                records.record_exit(
+                    record=record,
+                    user=request.user,
+                    reason=data["reason"],
+                    date=data["date"],
+                    note=data["note"],
+                    version=data["version"],
+                )
+                messages.success(request, f"{record.name} 已退出台账。")
+            else:
+                records.record_restore(
+                    record=record, user=request.user, note=data["note"], version=data["version"]
+                )
+                messages.success(request, f"{record.name} 已恢复在册。")
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("record_detail", kind=kind.slug, pk=record.pk)
+    return render(request, "registry/record_status.html", _context(request, kind, form=form, record=record))
+
+
+@require_GET
+@login_required
+def record_history(request, kind, pk):
+    kind = _kind(kind)
+    record = get_record_for_user(request.user, kind, pk)
+    records.access_log_write(request, AccessLog.Action.HISTORY, kind.category, record_id=record.pk)
+    return render(
+        request,
+        "registry/record_history.html",
+        _context(
+            request,
+            kind,
+            record=record,
+            entries=records.history_entries(record, masked=policy.sees_masked_records(request.user)),
+        ),
+    )
+
+
+def high_risk_children(user, limit=10):
+    """The newest high-risk children a township, county or city user should see first."""
+    if not policy.record_prefixes(user) or user.role == "village_cadre":
+        return None
+    queryset = Child.objects.visible_to(user).active().high_risk()
+    return {
+        "count": queryset.count(),
+        "items": list(queryset.select_related("village").order_by("-created_at")[:limit]),
+    }
