@@ -18,8 +18,8 @@ def birth_date_range(low, high, on):
     def years_before(years):
         try:
             return on.replace(year=on.year - years)
-        except ValueError:  # 29 February
-            return date(on.year - years, 3, 1)
+        except ValueError:  # 29 February: who was born on 28 February has had their birthday
+            return date(on.year - years, 2, 28)
 
     return years_before(high + 1), years_before(low)
 
@@ -42,11 +42,16 @@ class RecordFilterForm(forms.Form):
     def __init__(self, *args, user, kind, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        # A liaison sees ID numbers masked: searching by ID prefix would reveal them digit by digit.
+        self.searches_id_numbers = not policy.sees_masked_records(user)
         regions = Region.objects.in_prefixes(policy.record_prefixes(user)).order_by("code")
         self.fields["township"].queryset = regions.filter(level=RegionLevel.TOWNSHIP)
         self.fields["village"].queryset = regions.filter(level=RegionLevel.VILLAGE)
         self.fields["q"].widget.attrs.update(
-            {"placeholder": "姓名、身份证号或监护人", "class": "form-control"}
+            {
+                "placeholder": "姓名、身份证号或监护人" if self.searches_id_numbers else "姓名或监护人",
+                "class": "form-control",
+            }
         )
         if kind.category != Category.CHILD:
             del self.fields["guardianship"]
@@ -83,7 +88,7 @@ class RecordFilterForm(forms.Form):
         """Name or guardian by prefix; an ID number by prefix once normalised (indexes serve both)."""
         number = rules.normalize_id_number(text)
         if len(number) >= 6 and number[:6].isdigit():
-            return Q(id_number__startswith=number)
+            return Q(id_number__startswith=number) if self.searches_id_numbers else Q(pk__in=[])
         q = Q(name__startswith=text.strip())
         if self.kind.category == Category.CHILD:
             q |= Q(guardian_name__startswith=text.strip())

@@ -5,6 +5,7 @@ The Excel import validates its rows through these same forms, so a rule exists o
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from registry import rules
 from registry.choices import Assistance, ExitReason
@@ -61,6 +62,13 @@ class RecordForm(forms.ModelForm):
             else:
                 widget.attrs.setdefault("class", "form-control")
         self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
+        # Typed and pasted numbers carry spaces and zero-width characters: their length is
+        # checked once normalised (rules.check_id_number), not on the raw text.
+        for name in ("id_number", *self.other_id_fields):
+            field = self.fields[name]
+            field.max_length = None
+            field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+            field.widget.attrs.pop("maxlength", None)
         for name in self.phone_fields:
             self.fields[name].widget.attrs.update({"inputmode": "tel", "type": "tel"})
 
@@ -244,7 +252,9 @@ class ElderForm(RecordForm):
     def classify(self, data):
         count, away = data.get("children_count", 0), data.get("children_away_count", 0)
         if away > count:
-            return ["外出子女数不能多于子女数"]
+            # On the field, so the model's check constraint is not reported a second time.
+            self.add_error("children_away_count", "外出子女数不能多于子女数")
+            return []
         return rules.classify_elder(
             birth_date=data["birth_date"],
             children_count=count,

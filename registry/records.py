@@ -5,6 +5,7 @@ Forms validate; these functions write. The database has the last word on "one pe
 record": the ID number is claimed in IdentityClaim inside the same transaction.
 """
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.models import Role, User
 from registry import rules
-from registry.choices import Category, HistorySource, RecordStatus
+from registry.choices import Assistance, Category, HistorySource, RecordStatus
 from registry.models import AccessLog, IdentityClaim, Region
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
@@ -26,11 +27,19 @@ class StaleRecord(ValidationError):
 
 
 def reference_date():
-    """The date ages are counted on: the active campaign's reference date, else today.
+    """The date ages are counted on: the running campaign's reference date, else today.
 
-    Campaigns arrive with the survey app; until then this is today in Asia/Shanghai.
+    Campaigns live in the survey app, which builds on this one; the model is looked up by
+    name so that the registry does not import it.
     """
-    return timezone.localdate()
+    campaign = (
+        apps.get_model("survey", "Campaign")
+        .objects.filter(status="active")
+        .order_by("-start_date")
+        .values_list("reference_date", flat=True)
+        .first()
+    )
+    return campaign or timezone.localdate()
 
 
 def duplicate_id_message(id_number):
@@ -132,12 +141,14 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
     changed = [name for name, value in data.items() if getattr(current, name) != value]
     if not changed:
         return current
+    # The stored number, not ``record``'s: a ModelForm has already written the new one onto it.
+    claimed_number = current.id_number
     for name in changed:
         setattr(current, name, data[name])
     if "id_number" in changed or "village" in changed:
         try:
             with transaction.atomic():
-                IdentityClaim.objects.filter(id_number=record.id_number).update(
+                IdentityClaim.objects.filter(id_number=claimed_number).update(
                     id_number=current.id_number, village=current.village
                 )
         except IntegrityError:
@@ -232,16 +243,34 @@ def _display(field, value):
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "（空）"
+        labels = dict(Assistance.choices) if field.name == "assistance" else {}
+        return "、".join(str(labels.get(v, v)) for v in value) or "（空）"
     return str(value)
 
 
 def _masked(name, value):
+    if value and name == "birth_date":
+        return f"{value.year}年"
     if value and name.endswith("id_number"):
         return mask_id_number(value)
     if value and name.endswith("phone"):
         return mask_phone(value)
     return value
+
+
+def _related_names(model, changes):
+    """The names of the objects a changed foreign key (the village) points to, keyed by
+    (field name, pk): one query per related model, however long the history."""
+    wanted = {}
+    for change in changes:
+        field = model._meta.get_field(change.field)
+        if field.is_relation:
+            wanted.setdefault(field, set()).update(v for v in (change.old, change.new) if v is not None)
+    return {
+        (field.name, obj.pk): str(obj)
+        for field, pks in wanted.items()
+        for obj in field.related_model._default_manager.filter(pk__in=pks)
+    }
 
 
 def history_entries(record, *, masked=False):
@@ -250,18 +279,24 @@ def history_entries(record, *, masked=False):
     With ``masked`` (a member-unit liaison), ID and phone numbers are masked here, server-side.
     """
     versions = list(record.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    diffs = [
+        newer.diff_against(older).changes if older is not None else []
+        for newer, older in zip(versions, [*versions[1:], None], strict=True)
+    ]
+    related = _related_names(type(record), [change for changes in diffs for change in changes])
     entries = []
-    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+    for newer, diff in zip(versions, diffs, strict=True):
         changes = []
-        if older is not None:
-            for change in newer.diff_against(older).changes:
-                if change.field in DERIVED_FIELDS or change.field == "left_behind_type":
-                    continue
-                field = type(record)._meta.get_field(change.field)
-                old, new = change.old, change.new
-                if masked:
-                    old, new = _masked(field.name, old), _masked(field.name, new)
-                changes.append((field.verbose_name, _display(field, old), _display(field, new)))
+        for change in diff:
+            if change.field in DERIVED_FIELDS or change.field == "left_behind_type":
+                continue
+            field = type(record)._meta.get_field(change.field)
+            old, new = change.old, change.new
+            if field.is_relation:
+                old, new = related.get((field.name, old), old), related.get((field.name, new), new)
+            if masked:
+                old, new = _masked(field.name, old), _masked(field.name, new)
+            changes.append((field.verbose_name, _display(field, old), _display(field, new)))
         entries.append(
             {
                 "at": newer.history_date,

@@ -9,7 +9,11 @@ from tests.factories import UserFactory, region_tree
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     # A deliberately fast hasher: the standing cast hashes nine passwords per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # (PBKDF2 still verifies the demo's passwords, hashed before this fixture ran.)
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
     # Tests run with DEBUG off but without collectstatic: serve assets unhashed.
     settings.STORAGES = {
         **settings.STORAGES,

@@ -1,9 +1,27 @@
-"""Factories for test data: regions built on real code prefixes, users bound to them."""
+"""Factories for test data: regions built on real code prefixes, users bound to them, and valid
+child, woman and elder records registered through the entry service."""
+
+import itertools
+from datetime import date, timedelta
 
 import factory
+from stdnum.cn import ric
 
 from accounts.models import Organisation, OrganisationKind, Role, User
-from registry.models import Region, RegionLevel
+from registry import records
+from registry.choices import (
+    GuardianAssessment,
+    GuardianRelation,
+    GuardianshipType,
+    HealthStatus,
+    LivingArrangement,
+    ParentStatus,
+    Schooling,
+    Sex,
+)
+from registry.forms import ChildForm, ElderForm, WomanForm
+from registry.models import Child, Elder, Region, RegionLevel, Woman
+from registry.records import reference_date
 
 PASSWORD = "Test-pass-2022"
 
@@ -76,3 +94,200 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.assigned_regions.set(extracted)
         if create:
             self.save()
+
+
+# --- records of people ---------------------------------------------------------------------
+#
+# Records are made through the same service the entry form calls (registry.records.record_create),
+# so derived fields (village code, risk flags, left-behind type, ID warnings) and the
+# IdentityClaim row are exactly what a real entry produces.
+
+_id_serial = itertools.count(1)
+
+
+def years_ago(years, days=0):
+    """A birth date ``years`` full years (plus ``days``) before the registry's reference date."""
+    today = reference_date()
+    try:
+        day = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        day = date(today.year - years, 2, 28)
+    return day - timedelta(days=days)
+
+
+def make_id_number(prefix="410922", birth_date=date(2015, 3, 5), sex=Sex.MALE, *, check=None):
+    """A valid 18-character resident ID: ``prefix``, ``birth_date``, a fresh serial with the
+    parity of ``sex``, and the ISO 7064 check character (or the next serial whose check is ``check``).
+    """
+    while True:
+        serial = (next(_id_serial) % 500) * 2 + (1 if sex == Sex.MALE else 0)
+        body = f"{prefix}{birth_date:%Y%m%d}{serial:03d}"
+        digit = ric.calc_check_digit(body + "0")  # stdnum expects a placeholder last character
+        if check is None or digit == check:
+            return body + digit
+
+
+class VillageFactory(RegionFactory):
+    code = factory.Sequence(lambda n: f"410922109{n % 1000:03d}")
+    name = factory.Sequence(lambda n: f"村{n}")
+    level = RegionLevel.VILLAGE
+
+
+class RecordFactory(factory.django.DjangoModelFactory):
+    """A record registered through ``records.record_create`` (``created_by`` is the entering user)."""
+
+    class Meta:
+        abstract = True
+
+    village = factory.SubFactory(VillageFactory)
+    name = factory.Sequence(lambda n: f"测{n:04d}")
+    sex = Sex.MALE
+    birth_date = factory.LazyFunction(lambda: years_ago(9, days=40))
+    id_number = factory.LazyAttribute(lambda o: make_id_number(o.village.code[:6], o.birth_date, o.sex))
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class, *args, created_by=None, **kwargs):
+        return records.record_create(model=model_class, user=created_by, data=kwargs)
+
+
+class ChildFactory(RecordFactory):
+    class Meta:
+        model = Child
+
+    name = factory.Sequence(lambda n: f"童{n:04d}")
+    father_name = factory.Sequence(lambda n: f"父{n:04d}")
+    father_status = ParentStatus.AWAY_WORKING
+    father_work_place = "广东省东莞市"
+    mother_name = factory.Sequence(lambda n: f"母{n:04d}")
+    mother_status = ParentStatus.AWAY_WORKING
+    mother_work_place = "浙江省杭州市"
+    guardianship_type = GuardianshipType.GRANDPARENT
+    guardian_name = factory.Sequence(lambda n: f"祖{n:04d}")
+    guardian_relation = GuardianRelation.GRANDPARENT
+    guardian_phone = "13900001111"
+    guardian_assessment = GuardianAssessment.GOOD
+    schooling = Schooling.PRIMARY
+
+
+class WomanFactory(RecordFactory):
+    class Meta:
+        model = Woman
+
+    name = factory.Sequence(lambda n: f"妇{n:04d}")
+    sex = Sex.FEMALE
+    birth_date = factory.LazyFunction(lambda: years_ago(35, days=40))
+    husband_name = factory.Sequence(lambda n: f"夫{n:04d}")
+    husband_work_place = "江苏省苏州市"
+    husband_months_away = 12
+    children_count = 2
+    minor_children_count = 1
+
+
+class ElderFactory(RecordFactory):
+    class Meta:
+        model = Elder
+
+    name = factory.Sequence(lambda n: f"老{n:04d}")
+    birth_date = factory.LazyFunction(lambda: years_ago(68, days=40))
+    living_arrangement = LivingArrangement.ALONE
+    children_count = 2
+    children_away_count = 2
+    min_months_away = 12
+
+
+def make_child(village, **overrides):
+    return ChildFactory(village=village, **overrides)
+
+
+def make_woman(village, **overrides):
+    return WomanFactory(village=village, **overrides)
+
+
+def make_elder(village, **overrides):
+    return ElderFactory(village=village, **overrides)
+
+
+def form_data(record, user, **overrides):
+    """What the record's edit form posts when nothing is changed, with ``overrides`` applied:
+    the values the test client sends (an unticked checkbox is left out)."""
+    form = FORMS[type(record)](instance=record, user=user)
+    return post_data({name: form[name].value() for name in form.fields}, **overrides)
+
+
+def post_data(values, **overrides):
+    data = {}
+    for name, value in {**values, **overrides}.items():
+        if value is False or value is None:
+            if value is None:
+                data[name] = ""
+            continue
+        if value is True:
+            data[name] = "on"
+        elif isinstance(value, date):
+            data[name] = value.isoformat()
+        elif isinstance(value, Region):
+            data[name] = value.pk
+        else:
+            data[name] = value
+    return data
+
+
+def child_post_data(village, **overrides):
+    """A valid new-child form post for ``village`` (sex and birth date left to the ID number)."""
+    values = {
+        "village": village,
+        "name": "张小明",
+        "id_number": make_id_number(village.code[:6], years_ago(9, days=40)),
+        "ethnicity": "汉族",
+        "health": HealthStatus.HEALTHY,
+        "schooling": Schooling.PRIMARY,
+        "father_name": "张大山",
+        "father_status": ParentStatus.AWAY_WORKING,
+        "mother_name": "李小花",
+        "mother_status": ParentStatus.AWAY_WORKING,
+        "guardianship_type": GuardianshipType.GRANDPARENT,
+        "guardian_name": "张老汉",
+        "guardian_relation": GuardianRelation.GRANDPARENT,
+        "guardian_phone": "13812345678",
+        "guardian_assessment": GuardianAssessment.GOOD,
+        "version": "",
+    }
+    return post_data(values, **overrides)
+
+
+def woman_post_data(village, **overrides):
+    values = {
+        "village": village,
+        "name": "王秀英",
+        "id_number": make_id_number(village.code[:6], years_ago(35, days=40), Sex.FEMALE),
+        "ethnicity": "汉族",
+        "health": HealthStatus.HEALTHY,
+        "phone": "13712345678",
+        "husband_name": "李建国",
+        "husband_work_place": "江苏省苏州市",
+        "husband_months_away": 12,
+        "children_count": 2,
+        "minor_children_count": 1,
+        "version": "",
+    }
+    return post_data(values, **overrides)
+
+
+def elder_post_data(village, **overrides):
+    values = {
+        "village": village,
+        "name": "赵大爷",
+        "id_number": make_id_number(village.code[:6], years_ago(70, days=40)),
+        "ethnicity": "汉族",
+        "health": HealthStatus.HEALTHY,
+        "living_arrangement": LivingArrangement.ALONE,
+        "children_count": 3,
+        "children_away_count": 3,
+        "min_months_away": 8,
+        "version": "",
+    }
+    return post_data(values, **overrides)
+
+
+FORMS = {Child: ChildForm, Woman: WomanForm, Elder: ElderForm}

@@ -17,6 +17,15 @@ def phone(value, masked):
     return mask_phone(value) if masked and value else value
 
 
+@register.filter
+def birth_date(value, masked):
+    """A birth date; only its year for a member-unit liaison, whose masked ID number hides the
+    rest (the eight masked digits of 410922********1234 are the birth date)."""
+    if not value:
+        return value
+    return f"{value.year}年" if masked else value.strftime("%Y-%m-%d")
+
+
 @register.simple_tag
 def field_display(record, name, masked):
     """(label, value) of a record field for display: choice labels, 是/否, masking of IDs and phones."""
@@ -28,6 +37,8 @@ def field_display(record, name, masked):
         value = getattr(record, f"get_{name}_display")()
     elif isinstance(value, bool):
         value = "是" if value else "否"
+    elif name == "birth_date":
+        value = birth_date(value, masked)
     elif name.endswith("id_number"):
         value = id_number(value, masked)
     elif name.endswith("phone"):
