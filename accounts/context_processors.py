@@ -12,6 +12,10 @@ def navigation(request):
     if policy.record_prefixes(user):
         for slug, label in (("children", "留守儿童"), ("women", "留守妇女"), ("elders", "留守老人")):
             items.append((label, reverse("record_list", kwargs={"kind": slug})))
+    if policy.record_prefixes(user):
+        items.append(("摸底排查", reverse("campaign_list")))
+    if policy.can_follow_supervision(user):
+        items.append(("督导", reverse("inspection_list")))
     if policy.region_prefixes(user):
         items.append(("区划与进度", reverse("region_root")))
     if policy.can_manage_accounts(user):

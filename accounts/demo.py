@@ -1,6 +1,8 @@
 """Demo organisations and one account per role, all with one printed password."""
 
-from accounts.models import Organisation, OrganisationKind, Role
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.services import organisations_seed_member_units, user_upsert
 from registry.models import Region, RegionLevel
 
@@ -64,3 +66,31 @@ def demo_accounts_load(*, city):
         scope = "、".join(r.name for r in assigned) if assigned else (region.full_name if region else "—")
         rows.append((username, role.label, scope))
     return rows
+
+
+def demo_staff_load(*, city):
+    """A reviewer for every township and an officer for every county that has none yet
+    (usernames town<code9>, county<code6>; the demo password), so that every demo return has
+    a plausible actor. One password hash for all: hashing thousands of times would be slow."""
+    taken = set(User.objects.filter(region__isnull=False).values_list("region_id", "role"))
+    hashed = make_password(DEMO_PASSWORD)
+    wanted = [
+        (region, Role.TOWNSHIP_REVIEWER if region.level == RegionLevel.TOWNSHIP else Role.COUNTY_OFFICER)
+        for region in Region.objects.in_region(city).filter(
+            level__in=[RegionLevel.TOWNSHIP, RegionLevel.COUNTY]
+        )
+    ]
+    new = [
+        User(
+            username=f"{'town' if role == Role.TOWNSHIP_REVIEWER else 'county'}{region.prefix}",
+            role=role,
+            region=region,
+            password=hashed,
+            last_name="演",
+            first_name=f"示{region.name}",
+        )
+        for region, role in wanted
+        if (region.pk, role) not in taken
+    ]
+    User.objects.bulk_create(new)
+    return len(new)

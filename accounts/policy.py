@@ -113,6 +113,11 @@ def can_run_campaigns(user):
     return has_role(user, Role.CITY_OFFICE)
 
 
+def can_submit_return(user, village):
+    """May fill in and submit ``village``'s return: its own cadre."""
+    return has_role(user, Role.VILLAGE_CADRE) and in_scope(user, village.code)
+
+
 def can_review_villages(user, township):
     """May approve or return the village returns of ``township``."""
     return has_role(user, Role.TOWNSHIP_REVIEWER) and in_scope(user, township.code)
@@ -125,6 +130,11 @@ def can_approve_townships(user, county):
 def can_inspect(user, county):
     """May inspect and spot-check ``county`` (supervision group, or the city office leading it)."""
     return has_role(user, Role.SUPERVISOR, Role.CITY_OFFICE) and in_scope(user, county.code)
+
+
+def can_follow_supervision(user):
+    """May see inspections and rectification items of their scope (county, city, supervision group)."""
+    return has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE, Role.SUPERVISOR)
 
 
 def can_manage_accounts(user):

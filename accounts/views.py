@@ -6,6 +6,7 @@ from accounts import policy
 from accounts.models import Organisation, Role, User
 from registry.models import Region, RegionLevel, scope_roots, with_village_counts
 from registry.views_records import high_risk_children
+from survey.inbox import waiting_for
 
 
 @require_GET
@@ -28,4 +29,5 @@ def home(request):
             rows.append((root, with_village_counts(root.children.all())))
         context["scopes"] = rows
         context["high_risk"] = high_risk_children(user)
+        context["inbox"] = waiting_for(user)
     return render(request, "accounts/home.html", context)

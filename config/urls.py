@@ -11,5 +11,6 @@ urlpatterns = [
     path("children/", include("registry.record_urls"), {"kind": "children"}),
     path("women/", include("registry.record_urls"), {"kind": "women"}),
     path("elders/", include("registry.record_urls"), {"kind": "elders"}),
+    path("survey/", include("survey.urls")),
     path("admin/", admin.site.urls),
 ]

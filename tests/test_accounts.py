@@ -63,7 +63,7 @@ def test_navigation_shows_admin_only_to_the_system_admin(client, cast):
     assert ("系统管理", reverse("admin:index")) in client.get(reverse("home")).context["nav_items"]
     client.force_login(cast["city"])
     labels = [label for label, _ in client.get(reverse("home")).context["nav_items"]]
-    assert labels == ["首页", "留守儿童", "留守妇女", "留守老人", "区划与进度"]
+    assert labels == ["首页", "留守儿童", "留守妇女", "留守老人", "摸底排查", "督导", "区划与进度"]
 
 
 def test_home_requires_login(client, db):

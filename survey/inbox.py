@@ -1,0 +1,40 @@
+"""What waits for a user on their home page: returned to me, awaiting my review, overdue."""
+
+from accounts import policy
+from accounts.models import Role
+from registry.models import Region, RegionLevel
+from survey.models import Rectification, ReturnState, VillageReturn
+from survey.progress import progress_by_child_region
+from survey.services import active_campaign
+
+
+def waiting_for(user):
+    """A dict for the home page, or None when no campaign is running or the role has no part in it."""
+    campaign = active_campaign()
+    prefixes = policy.record_prefixes(user)
+    if not prefixes:
+        return None
+    overdue_items = list(
+        Rectification.objects.in_prefixes(prefixes).overdue().select_related("inspection__county")
+        if policy.can_follow_supervision(user)
+        else []
+    )
+    if campaign is None:
+        return {"overdue_items": overdue_items} if overdue_items else None
+    returns = VillageReturn.objects.filter(campaign=campaign).in_prefixes(prefixes).select_related("village")
+    inbox = {"campaign": campaign, "overdue": returns.overdue().count(), "overdue_items": overdue_items}
+    if user.role == Role.VILLAGE_CADRE:
+        inbox["my_return"] = returns.first()
+    elif user.role == Role.TOWNSHIP_REVIEWER:
+        inbox["to_review"] = list(returns.filter(state=ReturnState.SUBMITTED).order_by("submitted_at")[:20])
+    elif user.role == Role.COUNTY_OFFICER:
+        county = Region.objects.get(code=user.region.code)
+        rows = progress_by_child_region(
+            campaign, county, list(county.children.filter(level=RegionLevel.TOWNSHIP))
+        )
+        inbox["to_sign_off"] = [
+            p.region
+            for p in rows[1:]
+            if p.total and p.approved == p.total and p.states[ReturnState.TOWNSHIP_APPROVED]
+        ]
+    return inbox

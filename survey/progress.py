@@ -1,0 +1,109 @@
+"""Progress of a campaign, computed from the returns and the records — never typed in (DESIGN §5).
+
+Every figure for the regions directly under a region comes from one grouped query per source
+(returns, children, women, elders), grouping on the head of the village code: the number of
+queries does not grow with villages or records.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Min
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from registry.choices import RecordStatus
+from registry.models import PREFIX_LENGTH, RECORD_MODELS, RegionLevel, child_level
+from survey.models import OPEN_STATES, REPORTED_STATES, ReturnAction, ReturnEvent, ReturnState, VillageReturn
+
+
+@dataclass
+class Progress:
+    region: object
+    states: dict = field(default_factory=lambda: dict.fromkeys(ReturnState.values, 0))
+    overdue: int = 0
+    records: dict = field(default_factory=dict)
+    village_return: object = None
+
+    @property
+    def total(self):
+        return sum(self.states.values())
+
+    @property
+    def reported(self):
+        return sum(self.states[s] for s in REPORTED_STATES)
+
+    @property
+    def approved(self):
+        return self.states[ReturnState.TOWNSHIP_APPROVED] + self.states[ReturnState.COUNTY_APPROVED]
+
+    @property
+    def completion(self):
+        """Share of villages approved by the township or county, in per cent."""
+        return round(100 * self.approved / self.total, 1) if self.total else 0.0
+
+
+def _grouped(queryset, length, *fields):
+    return (
+        queryset.annotate(head=Substr("village_code", 1, length))
+        .values("head", *fields)
+        .annotate(n=Count("id"))
+    )
+
+
+def progress_by_child_region(campaign, region, children):
+    """[Progress] of ``region`` itself (first) and of each of ``children`` (the regions below it)."""
+    level = child_level(region.level) or RegionLevel.VILLAGE
+    length = PREFIX_LENGTH[level]
+    rows = {child.prefix: Progress(child) for child in children}
+    whole = Progress(region)
+    overdue = timezone.localdate() > campaign.deadline
+    returns = VillageReturn.objects.filter(campaign=campaign).in_region(region)
+    for row in _grouped(returns, length, "state"):
+        for progress in (rows.get(row["head"]), whole):
+            if progress is not None:
+                progress.states[row["state"]] += row["n"]
+                if overdue and row["state"] in OPEN_STATES:
+                    progress.overdue += row["n"]
+    for category, model in RECORD_MODELS.items():
+        records = model.objects.in_region(region).filter(status=RecordStatus.ACTIVE)
+        for row in _grouped(records, length):
+            for progress in (rows.get(row["head"]), whole):
+                if progress is not None:
+                    progress.records[category.value] = progress.records.get(category.value, 0) + row["n"]
+    if level == RegionLevel.VILLAGE:
+        for ret in returns.select_related("village"):
+            if ret.village_code in rows:
+                rows[ret.village_code].village_return = ret
+    return [whole, *rows.values()]
+
+
+def timeline(campaign, region):
+    """Cumulative villages submitted and approved per day of ``region`` in ``campaign``, one query.
+
+    Counts first submissions and first township approvals from the return events (a return sent
+    back and submitted again counts once, on its first day).
+    """
+    firsts = (
+        ReturnEvent.objects.filter(
+            village_return__campaign=campaign,
+            village_return__village_code__startswith=region.prefix,
+            action__in=[ReturnAction.SUBMIT, ReturnAction.SUBMIT_ZERO, ReturnAction.APPROVE],
+        )
+        .values("village_return", "action")
+        .annotate(first=Min("at"))
+    )
+    per_day = {}
+    seen = set()
+    for row in sorted(firsts, key=lambda r: r["first"]):
+        kind = "approved" if row["action"] == ReturnAction.APPROVE else "submitted"
+        if (row["village_return"], kind) in seen:
+            continue
+        seen.add((row["village_return"], kind))
+        day = timezone.localtime(row["first"]).date()
+        per_day.setdefault(day, {"submitted": 0, "approved": 0})[kind] += 1
+    points, submitted, approved = [], 0, 0
+    for day in sorted(per_day):
+        submitted += per_day[day]["submitted"]
+        approved += per_day[day]["approved"]
+        points.append((day, submitted, approved))
+    return points

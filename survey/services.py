@@ -1,0 +1,319 @@
+"""State changes of campaigns and village returns (STYLE §5): one function per change, each
+atomic, each checking the policy and the state, writing its event and saying its side effects.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from registry.choices import Category, RecordStatus
+from registry.models import RECORD_MODELS, Region, RegionLevel
+from survey.models import (
+    LOCKED_STATES,
+    OPEN_STATES,
+    Campaign,
+    CampaignStatus,
+    ReturnAction,
+    ReturnEvent,
+    ReturnState,
+    VillageReturn,
+)
+
+
+class TransitionRefused(ValidationError):
+    """A transition the state or the policy does not allow; the message says why in Chinese."""
+
+
+def active_campaign():
+    """The campaign in progress, if any (one city per deployment; one active campaign per region)."""
+    return Campaign.objects.filter(status=CampaignStatus.ACTIVE).select_related("region").first()
+
+
+def screened_categories(campaign):
+    flags = {
+        Category.CHILD: campaign.screens_children,
+        Category.WOMAN: campaign.screens_women,
+        Category.ELDER: campaign.screens_elders,
+    }
+    return [category for category, screened in flags.items() if screened]
+
+
+def live_counts(campaign, village):
+    """Active records of ``village`` per screened category, as stored in a snapshot: {"child": n, …}."""
+    return {
+        category.value: RECORD_MODELS[category]
+        .objects.filter(village=village, status=RecordStatus.ACTIVE)
+        .count()
+        for category in screened_categories(campaign)
+    }
+
+
+def snapshot_differences(village_return):
+    """{category: (at submission, now)} where the live registry no longer matches the snapshot."""
+    if not village_return.snapshot:
+        return {}
+    live = live_counts(village_return.campaign, village_return.village)
+    return {
+        Category(key).label: (village_return.snapshot.get(key, 0), count)
+        for key, count in live.items()
+        if village_return.snapshot.get(key, 0) != count
+    }
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+def _require(allowed, message):
+    if not allowed:
+        raise TransitionRefused(message)
+
+
+@transaction.atomic
+def campaign_create(*, user, name, region, reference_date, start_date, deadline, categories):
+    """Create a draft campaign of ``region`` (a city). Only the city office may.
+
+    Side effects: a Campaign in 草稿; nothing else until it is started.
+    """
+    _require(
+        policy.can_run_campaigns(user) and policy.in_scope(user, region.code),
+        "只有市民政局可以发起摸底排查。",
+    )
+    campaign = Campaign(
+        name=name,
+        region=region,
+        reference_date=reference_date,
+        start_date=start_date,
+        deadline=deadline,
+        screens_children=Category.CHILD in categories,
+        screens_women=Category.WOMAN in categories,
+        screens_elders=Category.ELDER in categories,
+        created_by=user,
+    )
+    campaign.full_clean()
+    if not categories:
+        raise TransitionRefused("请至少选择一类排查对象。")
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_start(*, user, campaign):
+    """草稿 → 进行中.
+
+    Side effects: one 未开始 return per village of the campaign's region (bulk); refused while
+    another campaign of the region is in progress.
+    """
+    _require(policy.can_run_campaigns(user), "只有市民政局可以启动摸底排查。")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _require(
+        campaign.status == CampaignStatus.DRAFT,
+        f"该排查当前为「{campaign.get_status_display()}」，不能启动。",
+    )
+    _require(
+        not Campaign.objects.filter(region=campaign.region, status=CampaignStatus.ACTIVE).exists(),
+        "已有一项摸底排查正在进行，请先结束它。",
+    )
+    campaign.status = CampaignStatus.ACTIVE
+    campaign.save(update_fields=["status"])
+    villages = Region.objects.in_region(campaign.region).at_level(RegionLevel.VILLAGE)
+    VillageReturn.objects.bulk_create(
+        [VillageReturn(campaign=campaign, village=v, village_code=v.code) for v in villages.iterator()],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_close(*, user, campaign):
+    """进行中 → 已结束. Side effects: returns keep their states; records stay as they are."""
+    _require(policy.can_run_campaigns(user), "只有市民政局可以结束摸底排查。")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _require(campaign.status == CampaignStatus.ACTIVE, "只有进行中的排查可以结束。")
+    campaign.status = CampaignStatus.CLOSED
+    campaign.save(update_fields=["status"])
+    return campaign
+
+
+def village_return_for(campaign, village):
+    """The village's return in ``campaign``, created 未开始 for a village added after the start."""
+    ret, _ = VillageReturn.objects.select_related("campaign", "village").get_or_create(
+        campaign=campaign, village=village, defaults={"village_code": village.code}
+    )
+    return ret
+
+
+# --- village returns ------------------------------------------------------------------------
+
+
+def _transition(village_return, *, user, action, allowed_from, to_state, reason="", **changes):
+    """Move a return from one of ``allowed_from`` to ``to_state`` and write the event."""
+    ret = (
+        VillageReturn.objects.select_for_update()
+        .select_related("campaign", "village")
+        .get(pk=village_return.pk)
+    )
+    _require(ret.campaign.status == CampaignStatus.ACTIVE, "该摸底排查不在进行中，报表不能再变动。")
+    if ret.state not in allowed_from:
+        raise TransitionRefused(
+            f"报表当前为「{ret.get_state_display()}」，不能{ReturnAction(action).label}。"
+        )
+    event = ReturnEvent(
+        village_return=ret, action=action, from_state=ret.state, to_state=to_state, actor=user, reason=reason
+    )
+    ret.state = to_state
+    for name, value in changes.items():
+        setattr(ret, name, value)
+    ret.save(update_fields=["state", "updated_at", *changes])
+    event.save()
+    return ret
+
+
+def _reason(reason, what):
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(f"{what}必须填写原因。")
+    return reason[:200]
+
+
+@transaction.atomic
+def village_return_start(*, user, village_return):
+    """未开始 → 填报中, by the village's cadre. Side effects: event."""
+    _require(policy.can_submit_return(user, village_return.village), "只有本村的村干部可以填报本村报表。")
+    return _transition(
+        village_return,
+        user=user,
+        action=ReturnAction.START,
+        allowed_from=(ReturnState.NOT_STARTED,),
+        to_state=ReturnState.IN_PROGRESS,
+    )
+
+
+@transaction.atomic
+def village_return_submit(*, user, village_return, zero=False):
+    """未开始/填报中 → 已提交, by the village's cadre; ``zero`` for a 零报告.
+
+    Side effects: snapshots the village's active records per screened category; a zero return
+    is refused while the village has records, and an ordinary one while it has none (so "no
+    records" and "not yet reported" are never confused); event.
+    """
+    _require(policy.can_submit_return(user, village_return.village), "只有本村的村干部可以提交本村报表。")
+    counts = live_counts(village_return.campaign, village_return.village)
+    total = sum(counts.values())
+    if zero:
+        _require(total == 0, f"本村已登记 {total} 人，不能提交零报告。")
+    else:
+        _require(total > 0, "本村尚未登记任何人员：如经排查确实没有，请提交零报告。")
+    return _transition(
+        village_return,
+        user=user,
+        action=ReturnAction.SUBMIT_ZERO if zero else ReturnAction.SUBMIT,
+        allowed_from=OPEN_STATES,
+        to_state=ReturnState.SUBMITTED,
+        snapshot=counts,
+        is_zero_return=zero,
+        submitted_at=timezone.now(),
+    )
+
+
+def _township_of(village_return):
+    return Region.objects.get(code=village_return.village_code[:9] + "000")
+
+
+@transaction.atomic
+def village_return_send_back(*, user, village_return, reason):
+    """已提交 → 填报中 (退回), by the township reviewer, with a required reason. Side effects: event."""
+    _require(policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以退回。")
+    reason = _reason(reason, "退回")
+    return _transition(
+        village_return,
+        user=user,
+        action=ReturnAction.RETURN,
+        allowed_from=(ReturnState.SUBMITTED,),
+        to_state=ReturnState.IN_PROGRESS,
+        reason=reason,
+        last_reason=reason,
+    )
+
+
+@transaction.atomic
+def village_return_approve(*, user, village_return):
+    """已提交 → 乡镇已审核, by the township reviewer. Side effects: the village's records are
+    locked against the cadre's edits; event."""
+    _require(policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以审核。")
+    return _transition(
+        village_return,
+        user=user,
+        action=ReturnAction.APPROVE,
+        allowed_from=(ReturnState.SUBMITTED,),
+        to_state=ReturnState.TOWNSHIP_APPROVED,
+    )
+
+
+@transaction.atomic
+def village_return_reopen(*, user, village_return, reason):
+    """乡镇已审核 → 填报中 by the township reviewer, or 县级已审核 → 填报中 by the county officer,
+    with a required reason. Side effects: the records are unlocked; event."""
+    county = Region.objects.get(code=village_return.village_code[:6] + "000000")
+    if village_return.state == ReturnState.COUNTY_APPROVED:
+        _require(policy.can_approve_townships(user, county), "县级已审核的报表只能由县级民政重新打开。")
+    else:
+        _require(
+            policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以重新打开。"
+        )
+    reason = _reason(reason, "重新打开")
+    return _transition(
+        village_return,
+        user=user,
+        action=ReturnAction.REOPEN,
+        allowed_from=LOCKED_STATES,
+        to_state=ReturnState.IN_PROGRESS,
+        reason=reason,
+        last_reason=reason,
+    )
+
+
+@transaction.atomic
+def township_approve(*, user, campaign, township):
+    """县级审核: every village of ``township`` 乡镇已审核 → 县级已审核, by the county officer,
+    once all of them are township-approved.
+
+    Side effects: one event per village; refused (nothing changed) while any village is not
+    yet approved by the township, naming how many.
+    """
+    county = Region.objects.get(code=township.code[:6] + "000000")
+    _require(policy.can_approve_townships(user, county), "只有本县的县级民政可以审核乡镇。")
+    returns = list(
+        VillageReturn.objects.select_for_update()
+        .filter(campaign=campaign)
+        .in_region(township)
+        .order_by("village_code")
+    )
+    _require(returns, f"{township.name}没有村级报表。")
+    waiting = [r for r in returns if r.state not in LOCKED_STATES]
+    _require(not waiting, f"{township.name}还有 {len(waiting)} 个村（社区）未经乡镇审核，不能县级审核。")
+    pending = [r for r in returns if r.state == ReturnState.TOWNSHIP_APPROVED]
+    _require(pending, f"{township.name}已经县级审核。")
+    for ret in pending:
+        _transition(
+            ret,
+            user=user,
+            action=ReturnAction.COUNTY_APPROVE,
+            allowed_from=(ReturnState.TOWNSHIP_APPROVED,),
+            to_state=ReturnState.COUNTY_APPROVED,
+        )
+    return len(pending)
+
+
+def records_locked_for(user, village):
+    """Whether ``village``'s records are locked against ``user``'s edits by an approved return.
+
+    Township approval locks the records against the village cadre until a reviewer reopens.
+    """
+    if user.role != "village_cadre":
+        return False
+    campaign = active_campaign()
+    if campaign is None:
+        return False
+    return VillageReturn.objects.filter(campaign=campaign, village=village, state__in=LOCKED_STATES).exists()

@@ -1,0 +1,170 @@
+"""The children's statistics and the 统计表 xlsx: parts add up to totals at every level."""
+
+from datetime import date, timedelta
+from io import BytesIO
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from registry.choices import Category, GuardianshipType, HealthStatus, ParentStatus, Schooling, Sex
+from registry.models import Child
+from survey import services
+from survey.export import check, statistics_rows
+from survey.statistics import COLUMNS, children_statistics
+from tests.factories import make_child
+
+REF = date(2022, 7, 31)
+
+
+@pytest.fixture
+def campaign(cast, tree, settings):
+    campaign = services.campaign_create(
+        user=cast["city"],
+        name="2022年摸底排查",
+        region=tree["4109"],
+        reference_date=REF,
+        start_date=date(2022, 8, 1),
+        deadline=timezone.localdate() + timedelta(days=10),
+        categories=list(Category),
+    )
+    return services.campaign_start(user=cast["city"], campaign=campaign)
+
+
+@pytest.fixture
+def children(tree, campaign):
+    """Five children in county 1 (two townships) and one in county 2, with varied attributes."""
+    return [
+        make_child(
+            tree["410922100201"],
+            birth_date=date(2019, 1, 1),
+            sex=Sex.FEMALE,
+            schooling=Schooling.NOT_ENROLLED,
+        ),
+        make_child(tree["410922100201"], birth_date=date(2012, 5, 5), health=HealthStatus.DISABLED),
+        make_child(
+            tree["410922100202"],
+            birth_date=date(2007, 9, 1),
+            schooling=Schooling.DROPPED_OUT,
+            guardianship_type=GuardianshipType.NONE,
+            assistance=["subsistence"],
+        ),
+        make_child(
+            tree["410922101201"],
+            birth_date=date(2010, 3, 3),
+            sex=Sex.FEMALE,
+            mother_status=ParentStatus.DIVORCED,
+            guardianship_type=GuardianshipType.RELATIVE,
+        ),
+        make_child(
+            tree["410922101202"], birth_date=date(2016, 2, 29), guardianship_type=GuardianshipType.ENTRUSTED
+        ),
+        make_child(tree["410923100201"], birth_date=date(2014, 6, 1)),
+    ]
+
+
+def test_statistics_per_county(tree, children):
+    city = tree["4109"]
+    counties = [tree["410922"], tree["410923"]]
+    stats = children_statistics(city, counties, REF)
+    county1 = stats[counties[0].pk]
+    assert (county1["total"], county1["male"], county1["female"]) == (5, 3, 2)
+    assert (county1["band_0_5"], county1["band_6_13"], county1["band_14_15"]) == (1, 3, 1)
+    assert (county1["both"], county1["single"]) == (4, 1)
+    assert (county1["g_grandparent"], county1["g_relative"], county1["g_entrusted"], county1["g_none"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    assert (county1["in_school"], county1["not_in_school"], county1["dropped_out"]) == (3, 1, 1)
+    assert (county1["disabled"], county1["assisted"], county1["high_risk"]) == (1, 1, 2)
+    assert stats[None]["total"] == 6
+    for key, _ in COLUMNS:
+        assert stats[None][key] == sum(stats[c.pk][key] for c in counties)
+
+
+def test_the_table_checks_out(tree, children):
+    city = tree["4109"]
+    counties = [tree["410922"], tree["410923"]]
+    townships = [tree[p] for p in ("410922100", "410922101", "410923100", "410923101")]
+    rows = statistics_rows(
+        city,
+        counties,
+        townships,
+        children_statistics(city, counties, REF),
+        children_statistics(city, townships, REF),
+    )
+    assert [label.strip() for label, _, _ in rows] == [
+        "合计",
+        "县1",
+        "县1镇1",
+        "县1镇2",
+        "县2",
+        "县2镇1",
+        "县2镇2",
+    ]
+    assert check(rows) == []
+
+
+def test_export_is_an_xlsx_whose_totals_add_up(client, cast, tree, campaign, children):
+    client.force_login(cast["city"])
+    response = client.get(reverse("survey_statistics", args=[campaign.pk, "410900000000"]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ws = load_workbook(BytesIO(response.content)).active
+    assert ws["A1"].value == "濮阳市农村留守儿童统计表"
+    assert (ws["A3"].value, ws["B3"].value, ws["C3"].value, ws["C4"].value, ws["D4"].value) == (
+        "区划",
+        "留守儿童总数",
+        "性别",
+        "男",
+        "女",
+    )
+    labels = [ws.cell(r, 1).value for r in range(5, 12)]
+    assert [label.strip() for label in labels] == [
+        "合计",
+        "县1",
+        "县1镇1",
+        "县1镇2",
+        "县2",
+        "县2镇1",
+        "县2镇2",
+    ]
+    total = [ws.cell(5, c).value for c in range(2, 2 + len(COLUMNS))]
+    counties = [[ws.cell(r, c).value for c in range(2, 2 + len(COLUMNS))] for r in (6, 9)]
+    assert total == [a + b for a, b in zip(*counties, strict=True)]
+    assert total[:3] == [6, 4, 2]
+    signature = [ws.cell(13, c).value for c in (1, 5, 9)]
+    assert signature == ["单位负责人：", "填表人：", "复核人："]
+
+
+def test_export_refuses_a_table_that_does_not_add_up(client, cast, tree, campaign, children):
+    # A child aged 16 on the reference date left active: no age band holds them.
+    Child.objects.filter(pk=children[-1].pk).update(birth_date=date(2005, 1, 1))
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_statistics", args=[campaign.pk, "410923000000"]))
+    assert response.status_code == 404  # another county
+    client.force_login(cast["city"])
+    response = client.get(reverse("survey_statistics", args=[campaign.pk, "410900000000"]))
+    assert response.status_code == 409
+    assert response.context["problems"] == [
+        "合计：年龄段合计 5 与总数 6 不符",
+        "县2：年龄段合计 0 与总数 1 不符",
+        "县2镇1：年龄段合计 0 与总数 1 不符",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "code", "status"),
+    [
+        ("county", "410922000000", 200),
+        ("township", "410922100000", 404),
+        ("cadre_a", "410922100201", 404),
+        ("sysadmin", "410900000000", 404),
+    ],
+)
+def test_export_scope(client, cast, campaign, children, who, code, status):
+    client.force_login(cast[who])
+    assert client.get(reverse("survey_statistics", args=[campaign.pk, code])).status_code == status

@@ -1,0 +1,264 @@
+"""Campaign, return and progress pages: scope, methods, actions, numbers and query counts."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from registry.choices import Category
+from registry.models import RegionLevel
+from survey import services
+from survey.models import Campaign, ReturnState, VillageReturn
+from survey.progress import timeline
+from tests.factories import RegionFactory, make_child, make_woman
+
+A, B, C = "410922100201", "410922100202", "410923100201"
+
+
+@pytest.fixture
+def campaign(cast, tree):
+    campaign = services.campaign_create(
+        user=cast["city"],
+        name="2022年摸底排查",
+        region=tree["4109"],
+        reference_date=date(2022, 7, 31),
+        start_date=date(2022, 8, 1),
+        deadline=timezone.localdate() + timedelta(days=10),
+        categories=list(Category),
+    )
+    return services.campaign_start(user=cast["city"], campaign=campaign)
+
+
+def _ret(campaign, code):
+    return VillageReturn.objects.get(campaign=campaign, village__code=code)
+
+
+def _action(client, ret, action, **data):
+    return client.post(reverse("survey_return_action", args=[ret.pk, action]), data)
+
+
+def test_city_office_creates_and_starts_a_campaign(client, cast, tree):
+    client.force_login(cast["city"])
+    response = client.post(
+        reverse("campaign_list"),
+        {
+            "name": "2023年摸底排查",
+            "reference_date": "2023-07-31",
+            "start_date": "2023-08-01",
+            "deadline": "2023-09-30",
+            "categories": ["child", "woman"],
+        },
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.status, campaign.screens_elders) == ("draft", False)
+    assert client.post(reverse("campaign_start", args=[campaign.pk])).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
+    assert VillageReturn.objects.filter(campaign=campaign).count() == 8
+
+
+def test_campaign_form_errors_are_shown(client, cast):
+    client.force_login(cast["city"])
+    response = client.post(reverse("campaign_list"), {"name": "", "categories": []})
+    assert response.status_code == 200
+    assert Campaign.objects.count() == 0
+    assert response.context["form"].errors["name"] == ["这个字段是必填项。"]
+
+
+@pytest.mark.parametrize("who", ["county", "township", "cadre_a"])
+def test_others_cannot_create_campaigns(client, cast, who):
+    client.force_login(cast[who])
+    response = client.post(reverse("campaign_list"), {"name": "x"})
+    assert response.status_code == 404
+    assert Campaign.objects.count() == 0
+
+
+def test_campaign_pages_refuse_the_wrong_method(client, cast, campaign):
+    client.force_login(cast["city"])
+    assert client.get(reverse("campaign_start", args=[campaign.pk])).status_code == 405
+    assert client.post(reverse("survey_progress", args=[campaign.pk])).status_code == 405
+    assert (
+        client.get(reverse("survey_return_action", args=[_ret(campaign, A).pk, "submit"])).status_code == 405
+    )
+    assert client.delete(reverse("campaign_list")).status_code == 405
+
+
+def test_anonymous_users_go_to_login(client, campaign):
+    for url in (reverse("campaign_list"), reverse("survey_return", args=[_ret(campaign, A).pk])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("who", "code", "status"),
+    [
+        ("cadre_a", A, 200),
+        ("cadre_a", B, 404),
+        ("township", B, 200),
+        ("township", C, 404),
+        ("county", C, 404),
+    ],
+)
+def test_return_page_scope(client, cast, campaign, who, code, status):
+    client.force_login(cast[who])
+    assert client.get(reverse("survey_return", args=[_ret(campaign, code).pk])).status_code == status
+
+
+def test_out_of_scope_actions_are_404_and_change_nothing(client, cast, campaign):
+    client.force_login(cast["cadre_b"])
+    assert _action(client, _ret(campaign, A), "submit_zero").status_code == 404
+    assert _ret(campaign, A).state == ReturnState.NOT_STARTED
+
+
+def test_cadre_submits_and_township_returns_then_approves(client, cast, tree, campaign):
+    make_child(tree[A])
+    ret = _ret(campaign, A)
+    client.force_login(cast["cadre_a"])
+    assert _action(client, ret, "submit").status_code == 302
+    assert _ret(campaign, A).state == ReturnState.SUBMITTED
+
+    client.force_login(cast["township"])
+    response = _action(client, ret, "send_back", reason="")
+    assert _ret(campaign, A).state == ReturnState.SUBMITTED
+    assert [m.message for m in response.wsgi_request._messages][-1] == "退回必须填写原因。"
+    _action(client, ret, "send_back", reason="监护人电话缺失")
+    assert (_ret(campaign, A).state, _ret(campaign, A).last_reason) == (
+        ReturnState.IN_PROGRESS,
+        "监护人电话缺失",
+    )
+
+    client.force_login(cast["cadre_a"])
+    home = client.get(reverse("home")).content.decode()
+    assert "被退回：监护人电话缺失" in home
+    _action(client, ret, "submit")
+    client.force_login(cast["township"])
+    _action(client, ret, "approve")
+    assert _ret(campaign, A).state == ReturnState.TOWNSHIP_APPROVED
+
+
+def test_zero_return_through_the_page(client, cast, campaign):
+    client.force_login(cast["cadre_b"])
+    _action(client, _ret(campaign, B), "submit_zero")
+    ret = _ret(campaign, B)
+    assert (ret.state, ret.is_zero_return) == (ReturnState.SUBMITTED, True)
+    page = client.get(reverse("survey_return", args=[ret.pk])).content.decode()
+    assert "零报告" in page
+
+
+def test_next_parameter_cannot_redirect_elsewhere(client, cast, campaign):
+    client.force_login(cast["cadre_a"])
+    response = _action(client, _ret(campaign, A), "start", next="https://evil.example.com/")
+    assert response["Location"] == reverse("survey_return", args=[_ret(campaign, A).pk])
+
+
+def test_progress_numbers_add_up(client, cast, tree, campaign):
+    make_child(tree[A])
+    make_child(tree[A])
+    make_woman(tree[C])
+    services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A))
+    services.village_return_submit(user=cast["cadre_b"], village_return=_ret(campaign, B), zero=True)
+    services.village_return_approve(user=cast["township"], village_return=_ret(campaign, B))
+    client.force_login(cast["city"])
+    response = client.get(reverse("survey_progress", args=[campaign.pk]))
+    whole, rows = response.context["whole"], response.context["rows"]
+    assert (whole.total, whole.reported, whole.approved, whole.completion) == (8, 2, 1, 12.5)
+    assert whole.records == {"child": 2, "woman": 1}
+    county1, county2 = rows
+    assert (county1.total, county1.states["submitted"], county1.approved, county1.records) == (
+        4,
+        1,
+        1,
+        {"child": 2},
+    )
+    assert (county2.total, county2.reported, county2.records) == (4, 0, {"woman": 1})
+    for field in ("total", "reported", "approved", "overdue"):
+        assert getattr(whole, field) == sum(getattr(r, field) for r in rows)
+    bars = response.context["bars"]["bars"]
+    assert [(b["label"], b["completion"]) for b in bars] == [("县1", 25.0), ("县2", 0.0)]
+    assert response.context["lines"]["total"] == 8
+    assert response.content.decode().count("<polyline") == 2
+
+
+def test_timeline_counts_first_submissions_and_approvals_per_day(cast, campaign):
+    ret = services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A), zero=True)
+    ret = services.village_return_send_back(user=cast["township"], village_return=ret, reason="核实")
+    ret = services.village_return_submit(user=cast["cadre_a"], village_return=ret, zero=True)
+    services.village_return_approve(user=cast["township"], village_return=ret)
+    assert timeline(campaign, campaign.region) == [(timezone.localdate(), 1, 1)]
+
+
+def test_progress_drills_down_to_villages(client, cast, tree, campaign):
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_progress", args=[campaign.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("survey_progress_region", args=[campaign.pk, "410922000000"])
+    township = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922100000"]))
+    assert [r.village_return.village.code for r in township.context["rows"]] == [A, B]
+    assert (
+        client.get(reverse("survey_progress_region", args=[campaign.pk, "410923000000"])).status_code == 404
+    )
+
+
+def test_overdue_villages_are_counted_after_the_deadline(client, cast, campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.localdate() - timedelta(days=1))
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922000000"]))
+    assert response.context["whole"].overdue == 4
+    assert "逾期未报的村（社区）" in client.get(reverse("home")).content.decode()
+
+
+def test_county_signs_off_a_township_from_the_progress_page(client, cast, tree, campaign):
+    for code, cadre in ((A, "cadre_a"), (B, "cadre_b")):
+        services.village_return_submit(user=cast[cadre], village_return=_ret(campaign, code), zero=True)
+        services.village_return_approve(user=cast["township"], village_return=_ret(campaign, code))
+    client.force_login(cast["county"])
+    assert [t.code for t in client.get(reverse("home")).context["inbox"]["to_sign_off"]] == ["410922100000"]
+    response = client.post(reverse("survey_sign_off", args=[campaign.pk, "410922100000"]))
+    assert response.status_code == 302
+    assert set(VillageReturn.objects.in_region(tree["410922100"]).values_list("state", flat=True)) == {
+        ReturnState.COUNTY_APPROVED
+    }
+
+
+def test_township_home_lists_returns_awaiting_review(client, cast, campaign):
+    services.village_return_submit(user=cast["cadre_b"], village_return=_ret(campaign, B), zero=True)
+    client.force_login(cast["township"])
+    inbox = client.get(reverse("home")).context["inbox"]
+    assert [r.village.code for r in inbox["to_review"]] == [B]
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+@pytest.mark.parametrize(
+    ("who", "url"),
+    [
+        ("city", lambda c: reverse("survey_progress_region", args=[c.pk, "410900000000"])),
+        ("county", lambda c: reverse("survey_progress_region", args=[c.pk, "410922000000"])),
+        ("township", lambda c: reverse("survey_progress_region", args=[c.pk, "410922100000"])),
+        ("township", lambda c: reverse("home")),
+        ("county", lambda c: reverse("home")),
+        ("city", lambda c: reverse("campaign_list")),
+    ],
+)
+def test_dashboard_queries_do_not_grow(client, cast, tree, campaign, who, url):
+    client.force_login(cast[who])
+    few = _queries(client, url(campaign))
+    township = tree["410922100"]
+    for n in range(300, 330):
+        village = RegionFactory(
+            code=f"410922100{n}", name=f"新村{n}", level=RegionLevel.VILLAGE, parent=township
+        )
+        services.village_return_for(campaign, village)
+        make_child(village)
+        make_woman(village)
+    VillageReturn.objects.filter(village_code__startswith="4109221003").update(state=ReturnState.SUBMITTED)
+    assert _queries(client, url(campaign)) == few
