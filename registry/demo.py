@@ -28,7 +28,7 @@ from registry.choices import (
     Sex,
 )
 from registry.models import Child, Elder, IdentityClaim, Region, RegionLevel, Woman, full_code
-from registry.records import _derive, reference_date
+from registry.records import derive, reference_date
 from registry.services import villages_load
 
 
@@ -665,13 +665,13 @@ def demo_registry_load(*, city, home_villages=()):
     Side effects: bulk-creates the children, women and elders, their IdentityClaim rows and
     each record's first history entry (source 命令/演示数据, no user).
     """
-    existing = IdentityClaim.objects.filter(village__code__startswith=city.prefix).count()
+    existing = IdentityClaim.objects.filter(village__in=Region.objects.in_region(city)).count()
     if existing:
         return RegistryLoad(existing=existing)
     on = reference_date()
     children, women, elders = demo_registry_generate(city=city, home_villages=home_villages, on=on)
     for record in (*children, *women, *elders):
-        _derive(record)
+        derive(record, on=on)
     with transaction.atomic():
         for model, objs in ((Child, children), (Woman, women), (Elder, elders)):
             bulk_create_with_history(

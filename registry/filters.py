@@ -44,9 +44,19 @@ class RecordFilterForm(forms.Form):
         self.kind = kind
         # A liaison sees ID numbers masked: searching by ID prefix would reveal them digit by digit.
         self.searches_id_numbers = not policy.sees_masked_records(user)
-        regions = Region.objects.in_prefixes(policy.record_prefixes(user)).order_by("code")
-        self.fields["township"].queryset = regions.filter(level=RegionLevel.TOWNSHIP)
-        self.fields["village"].queryset = regions.filter(level=RegionLevel.VILLAGE)
+        prefixes = policy.record_prefixes(user)
+        regions = Region.objects.in_prefixes(prefixes).order_by("code")
+        self.fields["township"].queryset = townships = regions.filter(level=RegionLevel.TOWNSHIP)
+        self.fields["village"].queryset = villages = regions.filter(level=RegionLevel.VILLAGE)
+        if any(len(prefix) < 9 for prefix in prefixes):
+            # Above one township, list only the chosen township's villages: a county has hundreds
+            # (rendering them all cost ~50 ms a page) and a city thousands. Validation still
+            # accepts any village in scope.
+            chosen = str(self.data.get("township", "")) if self.is_bound else ""
+            township = townships.filter(pk=chosen).first() if chosen.isdigit() else None
+            shown = villages.in_region(township) if township else villages.none()
+            label = "全部村（社区）" if township else "先选乡镇再选村"
+            self.fields["village"].widget.choices = [("", label)] + [(v.pk, v.name) for v in shown]
         self.fields["q"].widget.attrs.update(
             {
                 "placeholder": "姓名、身份证号或监护人" if self.searches_id_numbers else "姓名或监护人",

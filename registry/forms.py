@@ -211,7 +211,8 @@ class WomanForm(RecordForm):
         if data.get("sex") == "male":
             reasons.append("留守妇女应为女性")
         if data.get("minor_children_count", 0) > data.get("children_count", 0):
-            reasons.append("未成年子女数不能多于子女数")
+            # On the field, so the model's check constraint is not reported a second time.
+            self.add_error("minor_children_count", "未成年子女数不能多于子女数")
         verdict = rules.classify_woman(
             birth_date=data["birth_date"],
             husband_months_away=data.get("husband_months_away") or 0,

@@ -68,7 +68,7 @@ class ScopedQuerySet(models.QuerySet):
     scope_field = "village_code"
 
     def in_region(self, region):
-        return self.filter(**{f"{self.scope_field}__startswith": region.prefix})
+        return self.filter(**{f"{self.scope_field}__range": policy.prefix_range(region.prefix)})
 
     def in_prefixes(self, prefixes):
         return self.filter(policy.prefixes_q(prefixes, self.scope_field))
@@ -232,7 +232,7 @@ class PersonRecord(models.Model):
     exit_date = models.DateField("退出日期", null=True, blank=True)
     exit_note = models.CharField("退出说明", max_length=200, blank=True)
 
-    is_high_risk = models.BooleanField("高风险", default=False, db_index=True, editable=False)
+    is_high_risk = models.BooleanField("高风险", default=False, editable=False)
     risk_flags = models.JSONField("风险标识", default=list, blank=True, editable=False)
 
     # Optimistic lock: every saved change increments it; a save from a stale form is refused.
@@ -254,6 +254,12 @@ class PersonRecord(models.Model):
     class Meta:
         abstract = True
         ordering = ["village_code", "name", "pk"]
+        # Counted from the index alone within a scope, and name prefixes searched by index
+        # (varchar_pattern_ops: PostgreSQL only; SQLite ignores it). bench/registry.py has the figures.
+        indexes = [
+            models.Index(fields=["village_code", "status"], name="%(class)s_scope_status"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="%(class)s_name_like"),
+        ]
 
     def __str__(self):
         return self.name
@@ -306,7 +312,18 @@ class Child(PersonRecord):
     class Meta(PersonRecord.Meta):
         verbose_name = "留守儿童"
         verbose_name_plural = "留守儿童"
-        indexes = [models.Index(fields=["village_code", "birth_date"], name="child_village_birth")]
+        indexes = [
+            *PersonRecord.Meta.indexes,
+            models.Index(fields=["village_code", "birth_date"], name="child_village_birth"),
+            models.Index(
+                fields=["village_code", "status"],
+                condition=models.Q(is_high_risk=True),
+                name="child_high_risk",
+            ),
+            models.Index(
+                fields=["guardian_name"], opclasses=["varchar_pattern_ops"], name="child_guardian_like"
+            ),
+        ]
 
     def assistance_labels(self):
         return [Assistance(code).label for code in self.assistance if code in Assistance.values]
@@ -325,6 +342,13 @@ class Woman(PersonRecord):
     class Meta(PersonRecord.Meta):
         verbose_name = "留守妇女"
         verbose_name_plural = "留守妇女"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minor_children_count__lte=models.F("children_count")),
+                name="woman_minors_not_more_than_children",
+                violation_error_message="未成年子女数不能多于子女数",
+            )
+        ]
 
 
 class Elder(PersonRecord):
@@ -345,6 +369,7 @@ class Elder(PersonRecord):
             models.CheckConstraint(
                 condition=models.Q(children_away_count__lte=models.F("children_count")),
                 name="elder_away_not_more_than_children",
+                violation_error_message="外出子女数不能多于子女数",
             )
         ]
 

@@ -17,6 +17,8 @@ from registry.choices import Assistance, Category, HistorySource, RecordStatus
 from registry.models import AccessLog, IdentityClaim, Region
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
+LOCKED_MESSAGE = "本村本次摸底排查的报表已经审核，记录已锁定；如需修改，请联系乡镇审核员重新打开报表。"
+EXITED_MESSAGE = "该记录已退出台账，请先恢复在册再修改。"
 
 
 class StaleRecord(ValidationError):
@@ -42,6 +44,25 @@ def reference_date():
     return campaign or timezone.localdate()
 
 
+def village_locked_for(user, village):
+    """Whether ``village``'s records are locked against ``user``: an approved return of the
+    running campaign locks them against the village's cadre until a reviewer reopens it.
+
+    Returns live in the survey app, which builds on this one: looked up by name, not imported.
+    """
+    if user is None or user.role != Role.VILLAGE_CADRE:
+        return False
+    village_return = apps.get_model("survey", "VillageReturn")
+    return village_return.objects.filter(
+        campaign__status="active", village=village, state__in=village_return.LOCKED_STATES
+    ).exists()
+
+
+def _require_unlocked(user, *villages):
+    if any(village_locked_for(user, village) for village in villages):
+        raise ValidationError(LOCKED_MESSAGE, code="locked")
+
+
 def duplicate_id_message(id_number):
     """Where an ID number is already registered and whom to ask, without any detail of the record."""
     claim = IdentityClaim.objects.select_related("village").filter(id_number=id_number).first()
@@ -58,8 +79,9 @@ def duplicate_id_message(id_number):
     )
 
 
-def _derive(record):
-    """Set what is computed from the record itself: village code, ID warnings, risk and type."""
+def derive(record, *, on=None):
+    """Set what is computed from the record itself: village code, ID warnings, risk and type
+    (the type on the reference date ``on``, by default the running campaign's)."""
     record.village_code = record.village.code
     record.id_warnings = "；".join(rules.check_id_number(record.id_number).warnings)
     if record.category == Category.CHILD:
@@ -75,7 +97,7 @@ def _derive(record):
             birth_date=record.birth_date,
             father_status=record.father_status,
             mother_status=record.mother_status,
-            reference_date=reference_date(),
+            reference_date=on or reference_date(),
         )
         record.left_behind_type = verdict.kind or ""
     else:
@@ -106,8 +128,9 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
     writes the first history entry with ``source``.
     """
     record = model(**data)
+    _require_unlocked(user, record.village)
     record.created_by = user
-    _derive(record)
+    derive(record)
     if IdentityClaim.objects.filter(id_number=record.id_number).exists():
         raise ValidationError({"id_number": duplicate_id_message(record.id_number)})
     try:
@@ -138,6 +161,9 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
     the version; writes a history entry listing the changed fields. Saves only what changed.
     """
     current = _lock(record, version)
+    if not current.is_active:
+        raise ValidationError(EXITED_MESSAGE, code="exited")
+    _require_unlocked(user, current.village, data.get("village", current.village))
     changed = [name for name, value in data.items() if getattr(current, name) != value]
     if not changed:
         return current
@@ -153,7 +179,7 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
                 )
         except IntegrityError:
             raise ValidationError({"id_number": duplicate_id_message(current.id_number)}) from None
-    _derive(current)
+    derive(current)
     current.version += 1
     _save(current, user, source, update_fields=[*changed, *_derived_fields(current), "version", "updated_at"])
     return current
@@ -167,6 +193,7 @@ def record_exit(*, record, user, reason, date, note, version):
     bumped; history entry.
     """
     current = _lock(record, version)
+    _require_unlocked(user, current.village)
     if current.status != RecordStatus.ACTIVE:
         raise ValidationError("该记录已退出，无需重复操作。")
     current.status, current.exit_reason, current.exit_date, current.exit_note = (
@@ -194,6 +221,7 @@ def record_restore(*, record, user, note, version):
     (e.g. has turned 16) is refused with the reason.
     """
     current = _lock(record, version)
+    _require_unlocked(user, current.village)
     if current.status == RecordStatus.ACTIVE:
         raise ValidationError("该记录在册，无需恢复。")
     if current.category == Category.CHILD:

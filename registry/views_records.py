@@ -112,7 +112,9 @@ def record_detail(request, kind, pk):
             kind,
             record=record,
             path=[r.name for r in record.village.ancestors() if r.level in ("county", "township")],
-            can_edit=policy.can_edit_records(request.user, record.village),
+            can_edit=policy.can_edit_records(request.user, record.village)
+            and not records.village_locked_for(request.user, record.village),
+            locked=records.village_locked_for(request.user, record.village),
             fieldsets=kind.form.fieldsets,
         ),
     )

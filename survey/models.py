@@ -86,6 +86,8 @@ class VillageReturnQuerySet(ScopedQuerySet):
 
 
 class VillageReturn(models.Model):
+    LOCKED_STATES = LOCKED_STATES  # read by registry.records.village_locked_for
+
     campaign = models.ForeignKey(
         Campaign, verbose_name="摸底排查", on_delete=models.PROTECT, related_name="returns"
     )

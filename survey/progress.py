@@ -11,6 +11,7 @@ from django.db.models import Count, Min
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from accounts import policy
 from registry.choices import RecordStatus
 from registry.models import PREFIX_LENGTH, RECORD_MODELS, RegionLevel, child_level
 from survey.models import OPEN_STATES, REPORTED_STATES, ReturnAction, ReturnEvent, ReturnState, VillageReturn
@@ -86,7 +87,7 @@ def timeline(campaign, region):
     firsts = (
         ReturnEvent.objects.filter(
             village_return__campaign=campaign,
-            village_return__village_code__startswith=region.prefix,
+            village_return__village_code__range=policy.prefix_range(region.prefix),
             action__in=[ReturnAction.SUBMIT, ReturnAction.SUBMIT_ZERO, ReturnAction.APPROVE],
         )
         .values("village_return", "action")

@@ -304,16 +304,3 @@ def township_approve(*, user, campaign, township):
             to_state=ReturnState.COUNTY_APPROVED,
         )
     return len(pending)
-
-
-def records_locked_for(user, village):
-    """Whether ``village``'s records are locked against ``user``'s edits by an approved return.
-
-    Township approval locks the records against the village cadre until a reviewer reopens.
-    """
-    if user.role != "village_cadre":
-        return False
-    campaign = active_campaign()
-    if campaign is None:
-        return False
-    return VillageReturn.objects.filter(campaign=campaign, village=village, state__in=LOCKED_STATES).exists()

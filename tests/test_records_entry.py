@@ -502,15 +502,15 @@ def test_woman_create_and_edit(client, cast, tree):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "reason"),
+    ("overrides", "reason", "field"),
     [
-        ({"husband_months_away": 3}, "丈夫外出务工不满6个月，不属于留守妇女"),
-        ({"sex_of_id": Sex.MALE}, "留守妇女应为女性"),
-        ({"age": 60}, "年满60周岁，不属于留守妇女"),
-        ({"minor_children_count": 3}, "未成年子女数不能多于子女数"),
+        ({"husband_months_away": 3}, "丈夫外出务工不满6个月，不属于留守妇女", "__all__"),
+        ({"sex_of_id": Sex.MALE}, "留守妇女应为女性", "__all__"),
+        ({"age": 60}, "年满60周岁，不属于留守妇女", "__all__"),
+        ({"minor_children_count": 3}, "未成年子女数不能多于子女数", "minor_children_count"),
     ],
 )
-def test_woman_create_refused_with_the_reason(client, cast, tree, overrides, reason):
+def test_woman_create_refused_with_the_reason(client, cast, tree, overrides, reason, field):
     age = overrides.pop("age", 35)
     sex = overrides.pop("sex_of_id", Sex.FEMALE)
     number = make_id_number("410922", years_ago(age), sex)
@@ -518,7 +518,7 @@ def test_woman_create_refused_with_the_reason(client, cast, tree, overrides, rea
     response = client.post(
         _url("record_create", "women"), woman_post_data(tree[A], id_number=number, **overrides)
     )
-    assert response.context["form"].errors == {"__all__": [reason]}
+    assert response.context["form"].errors == {field: [reason]}
     assert Woman.objects.count() == 0
 
 
@@ -565,3 +565,21 @@ def test_elder_create_refuses_more_children_away_than_children(client, cast, tre
     response = client.post(_url("record_create", "elders"), data)
     assert response.context["form"].errors == {"children_away_count": ["外出子女数不能多于子女数"]}
     assert Elder.objects.count() == 0
+
+
+def test_an_exited_record_must_be_restored_before_it_is_edited(client, cast, tree):
+    child = ChildFactory(village=tree[A])
+    child = records.record_exit(
+        record=child,
+        user=cast["cadre_a"],
+        reason=ExitReason.PARENTS_RETURNED,
+        date=date(2022, 9, 1),
+        note="",
+        version=child.version,
+    )
+    client.force_login(cast["cadre_a"])
+    url = reverse("record_edit", kwargs={"kind": "children", "pk": child.pk})
+    response = client.post(url, form_data(child, cast["cadre_a"], name="改名"))
+    assert response.context["form"].non_field_errors() == [records.EXITED_MESSAGE]
+    child.refresh_from_db()
+    assert child.name != "改名"

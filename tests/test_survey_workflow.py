@@ -3,12 +3,14 @@
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from registry import records
 from registry.choices import Category
 from survey import services
 from survey.models import Campaign, CampaignStatus, ReturnAction, ReturnEvent, ReturnState, VillageReturn
-from tests.factories import make_child
+from tests.factories import child_post_data, form_data, make_child
 
 A, B = "410922100201", "410922100202"
 S = ReturnState
@@ -211,11 +213,11 @@ def test_approval_locks_the_records_against_the_cadre_until_reopened(cast, tree,
     make_child(tree[A])
     ret = services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A))
     services.village_return_approve(user=cast["township"], village_return=ret)
-    assert services.records_locked_for(cast["cadre_a"], tree[A]) is True
-    assert services.records_locked_for(cast["cadre_b"], tree[B]) is False
-    assert services.records_locked_for(cast["township"], tree[A]) is False
+    assert records.village_locked_for(cast["cadre_a"], tree[A]) is True
+    assert records.village_locked_for(cast["cadre_b"], tree[B]) is False
+    assert records.village_locked_for(cast["township"], tree[A]) is False
     services.village_return_reopen(user=cast["township"], village_return=ret, reason="补录")
-    assert services.records_locked_for(cast["cadre_a"], tree[A]) is False
+    assert records.village_locked_for(cast["cadre_a"], tree[A]) is False
 
 
 def _approve_township(cast, campaign, codes):
@@ -281,3 +283,25 @@ def test_a_closed_campaign_refuses_transitions(cast, campaign):
     with pytest.raises(services.TransitionRefused) as exc:
         services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A), zero=True)
     assert exc.value.messages == ["该摸底排查不在进行中，报表不能再变动。"]
+
+
+def test_the_cadre_cannot_edit_an_approved_village_until_it_is_reopened(client, cast, tree, campaign):
+    child = make_child(tree[A])
+    ret = services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A))
+    ret = services.village_return_approve(user=cast["township"], village_return=ret)
+    client.force_login(cast["cadre_a"])
+    url = reverse("record_edit", kwargs={"kind": "children", "pk": child.pk})
+    response = client.post(url, form_data(child, cast["cadre_a"], name="改名"))
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [records.LOCKED_MESSAGE]
+    child.refresh_from_db()
+    assert child.name != "改名"
+    detail = client.get(reverse("record_detail", kwargs={"kind": "children", "pk": child.pk}))
+    assert detail.context["can_edit"] is False
+    new = client.post(reverse("record_create", kwargs={"kind": "children"}), child_post_data(tree[A]))
+    assert new.context["form"].non_field_errors() == [records.LOCKED_MESSAGE]
+    # The township reviewer may still correct; reopening unlocks the cadre.
+    services.village_return_reopen(user=cast["township"], village_return=ret, reason="补录")
+    assert client.post(url, form_data(child, cast["cadre_a"], name="改名")).status_code == 302
+    child.refresh_from_db()
+    assert child.name == "改名"
