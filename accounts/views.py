@@ -30,4 +30,5 @@ def home(request):
         context["scopes"] = rows
         context["high_risk"] = high_risk_children(user)
         context["inbox"] = waiting_for(user)
+        context["can_enter"] = bool(policy.edit_prefixes(user))
     return render(request, "accounts/home.html", context)

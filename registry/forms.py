@@ -59,6 +59,8 @@ class RecordForm(forms.ModelForm):
                 pass
             elif isinstance(widget, forms.Select):
                 widget.attrs.setdefault("class", "form-select")
+            elif isinstance(widget, forms.Textarea):
+                widget.attrs.update({"class": "form-control", "rows": 2})
             else:
                 widget.attrs.setdefault("class", "form-control")
         self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})

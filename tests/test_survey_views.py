@@ -262,3 +262,11 @@ def test_dashboard_queries_do_not_grow(client, cast, tree, campaign, who, url):
         make_woman(village)
     VillageReturn.objects.filter(village_code__startswith="4109221003").update(state=ReturnState.SUBMITTED)
     assert _queries(client, url(campaign)) == few
+
+
+def test_progress_page_title_is_plain_text(client, cast, campaign):
+    client.force_login(cast["city"])
+    body = client.get(reverse("survey_progress_region", args=[campaign.pk, "410900000000"])).content.decode()
+    title = body[body.index("<title>") + 7 : body.index("</title>")]
+    assert title == "濮阳市 · 进度 · 留守儿童关爱保护信息平台"
+    assert body.count("留守儿童分类统计") == 1
