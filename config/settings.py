@@ -5,12 +5,15 @@ variable; a value that cannot be understood stops the start-up with a message th
 which variable is wrong and what it should look like.
 """
 
+import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import bootstrap_wrapper
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +48,35 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"环境变量 {name}={raw!r} 应为整数。") from None
 
 
+def env_networks(name):
+    """Comma-separated networks in CIDR notation (``10.1.0.0/16,192.168.3.7``), parsed."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"环境变量 {name} 中的 {item!r} 不是网段：请写成 CIDR，如 10.1.0.0/16 或 192.168.3.7，"
+                "多个用逗号分隔（主机位须为 0）。"
+            ) from None
+    return networks
+
+
+def env_proxy_ssl_header(name):
+    """``X-Forwarded-Proto`` (meaning ``=https``) or ``Header-Name=value`` → Django's META pair."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _, value = raw.partition("=")
+    header, value = header.strip(), value.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise ImproperlyConfigured(
+            f"环境变量 {name}={raw!r} 无法识别：应为 TLS 代理设置的请求头名，如 X-Forwarded-Proto "
+            "或 X-Forwarded-Proto=https。"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -71,6 +103,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "import_export",
+    "csp",
     "accounts",
     "registry",
     "survey",
@@ -78,6 +111,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.AdminAllowListMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -185,9 +220,44 @@ STORAGES = {
     },
 }
 
+# --- Deployment security (Django's deployment checklist; `manage.py check --deploy`) -----------
+# HTTPS only: plain HTTP is redirected, and browsers are told (HSTS) never to try it again.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a TLS-terminating proxy, the header it sets to say the original request was HTTPS.
+# Set it only if the proxy always sets (or strips) that header: a client could forge it otherwise.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"环境变量 SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS} 不能为负数。")
+if SECURE_HSTS_PRELOAD and 0 < SECURE_HSTS_SECONDS < 365 * 24 * 3600:
+    raise ImproperlyConfigured(
+        f"环境变量 SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS} 太短：浏览器预加载列表要求至少 "
+        "31536000（一年）。试运行时请同时设 SECURE_HSTS_PRELOAD=0。"
+    )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (django-csp): only our own scripts, styles and images, no inline code;
+# templates use no <script> blocks, no on…= handlers and no style="…" attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "style-src": [SELF],
+        "script-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+    }
+}
+
+# The admin only from these networks (CIDRs, comma-separated); elsewhere /admin/ is a 404.
+# Empty: no restriction. Checked against REMOTE_ADDR, so a proxy in front must pass the client's.
+ADMIN_ALLOWED_NETWORKS = env_networks("ADMIN_ALLOWED_NETWORKS")
 
 LOGGING = {
     "version": 1,
