@@ -114,6 +114,13 @@ def can_view_statistics(user, region):
     return has_role(user, *RECORD_READERS) and in_scope(user, region.code)
 
 
+def import_prefixes(user):
+    """Prefixes of the villages a roster import by ``user`` may write to (county and city officers)."""
+    if not has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE):
+        return []
+    return scope_prefixes(user)
+
+
 def can_import_rosters(user, region):
     return has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE) and in_scope(user, region.code)
 

@@ -37,14 +37,18 @@ class RecordForm(forms.ModelForm):
     other_id_fields = ()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, villages=None, on=None, **kwargs):
+        """``villages``: where the record may be put (default: where ``user`` may edit); ``on``:
+        the reference date ages are counted on (default: the running campaign's). The Excel
+        import passes both once for a whole file."""
         super().__init__(*args, **kwargs)
         self.user = user
         self.id_check = None
-        villages = villages_editable_by(user).order_by("code")
+        self.reference_date = on or reference_date()
+        villages = (villages if villages is not None else villages_editable_by(user)).order_by("code")
         self.fields["village"].queryset = villages
         self.fields["village"].label_from_instance = lambda v: f"{v.name}（{v.code}）"
-        if not self.instance.pk and len(villages[:2]) == 1:
+        if not self.is_bound and not self.instance.pk and len(villages[:2]) == 1:
             self.fields["village"].initial = villages[0]
         self.fields["version"].initial = self.instance.version
         for name in ("sex", "birth_date"):
@@ -176,7 +180,7 @@ class ChildForm(RecordForm):
             birth_date=data["birth_date"],
             father_status=data.get("father_status"),
             mother_status=data.get("mother_status"),
-            reference_date=reference_date(),
+            reference_date=self.reference_date,
         ).reasons
 
 
@@ -218,7 +222,7 @@ class WomanForm(RecordForm):
         verdict = rules.classify_woman(
             birth_date=data["birth_date"],
             husband_months_away=data.get("husband_months_away") or 0,
-            reference_date=reference_date(),
+            reference_date=self.reference_date,
         )
         return [*reasons, *verdict.reasons]
 
@@ -263,7 +267,7 @@ class ElderForm(RecordForm):
             children_count=count,
             children_away_count=away,
             min_months_away_of_children=data.get("min_months_away") or 0,
-            reference_date=reference_date(),
+            reference_date=self.reference_date,
         ).reasons
 
 

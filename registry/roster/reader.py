@@ -1,0 +1,120 @@
+"""Read a roster file whatever it is called: the format is decided by its first bytes.
+
+- ``.xlsx`` (a zip): refused if it is a macro workbook or would unpack to more than
+  :data:`MAX_UNCOMPRESSED_BYTES` (a zip bomb), then read with python-calamine;
+- legacy ``.xls`` (OLE2 compound file): python-calamine;
+- anything else is taken as CSV text in UTF-8 (with or without BOM) or GBK/GB18030.
+
+Every sheet is given as a list of ``(row_number, cells)``: 1-based spreadsheet row numbers
+(a CSV's line numbers), so every message can point at the row the person sees.
+"""
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+# Limits of what an upload or command may hand us (settings-like: change here, not inline).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_ROWS = 200_000
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MACRO_CONTENT_TYPE = "macroEnabled"
+
+TOO_BIG = "文件过大（超过{limit}MB），请拆分后分批导入。"
+MACRO = "这是启用宏的工作簿（.xlsm），为安全起见不能导入：请在 Excel/WPS 中“另存为” .xlsx 格式后再导入。"
+BOMB = "文件解压后过大（超过{limit}MB），可能已损坏或不是正常的花名册，已拒绝导入。"
+NOT_SPREADSHEET = "无法识别的文件：请上传 Excel（.xlsx、.xls）或 CSV 文件。"
+UNREADABLE = "文件已损坏或无法读取，请用 Excel/WPS 打开后重新保存再导入。"
+ENCODING = "CSV 文件的字符编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 Excel 文件。"
+TOO_MANY_ROWS = "文件行数超过{limit}行，请拆分后分批导入。"
+
+
+class RosterFileError(Exception):
+    """The file as a whole cannot be read; the message is for the person who uploaded it."""
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list  # [(row_number, [cell, ...]), ...]
+
+
+def read_roster(content):
+    """The sheets of the roster in ``content`` (bytes), visible worksheets only, in order."""
+    if len(content) > MAX_FILE_BYTES:
+        raise RosterFileError(TOO_BIG.format(limit=MAX_FILE_BYTES // 2**20))
+    if content.startswith(ZIP_MAGIC):
+        _check_xlsx_archive(content)
+        return _read_workbook(content)
+    if content.startswith(OLE2_MAGIC):
+        return _read_workbook(content)
+    return [Sheet(name="CSV", rows=_read_csv(content))]
+
+
+def _check_xlsx_archive(content):
+    """Refuse a macro workbook and a zip bomb before any XML of it is parsed."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise RosterFileError(UNREADABLE) from None
+    with archive:
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+            raise RosterFileError(NOT_SPREADSHEET)
+        if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
+            raise RosterFileError(BOMB.format(limit=MAX_UNCOMPRESSED_BYTES // 2**20))
+        content_types = archive.read("[Content_Types].xml")
+        if MACRO_CONTENT_TYPE.encode() in content_types or "xl/vbaProject.bin" in names:
+            raise RosterFileError(MACRO)
+
+
+def _read_workbook(content):
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheets = []
+        for meta in workbook.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet or meta.visible != SheetVisibleEnum.Visible:
+                continue
+            cells = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            if len(cells) > MAX_ROWS:
+                raise RosterFileError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
+            sheets.append(Sheet(name=meta.name, rows=list(enumerate(cells, start=1))))
+    except (CalamineError, ValueError, OSError):
+        raise RosterFileError(UNREADABLE) from None
+    return sheets
+
+
+def _decode(content):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterFileError(ENCODING)
+
+
+def _read_csv(content):
+    if b"\x00" in content[:4096]:
+        raise RosterFileError(NOT_SPREADSHEET)
+    text = _decode(content)
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for cells in reader:
+            # line_num is the physical line the record ended on: a quoted cell may span lines.
+            rows.append((reader.line_num, cells))
+            if len(rows) > MAX_ROWS:
+                raise RosterFileError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
+    except csv.Error:
+        raise RosterFileError(UNREADABLE) from None
+    return rows

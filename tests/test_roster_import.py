@@ -1,0 +1,307 @@
+"""The roster import on a messy village workbook, the same rows as GBK CSV and as .xls."""
+
+import csv
+import datetime
+import io
+import json
+import zipfile
+
+import openpyxl
+import pytest
+import xlwt
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from registry.choices import HistorySource, ParentStatus
+from registry.models import Child
+from registry.records import duplicate_id_message
+from registry.roster import reader
+from registry.roster.normalize import ID_AS_NUMBER
+from registry.roster.pipeline import ImportScope, import_children
+from registry.roster.reader import RosterFileError
+from tests.factories import make_child, make_id_number, years_ago
+
+WIDTH = 19
+TOP = ["序号", "姓名", "性别", "身份证号码", "出生日期", "县(区)", "乡镇(街道)", "村（社区）", "监护类型",
+       "监护人情况", "", "", "父亲情况", "", "", "母亲情况", "", "", "备注"]  # fmt: skip
+SUB = ["", "", "", "", "", "", "", "", "", "姓名", "与儿童关系", "联系电话", "姓名", "状况", "务工地",
+       "姓名", "状况", "务工地", ""]  # fmt: skip
+
+
+class Float(float):
+    """An ID number Excel stored as a number: a float cell, "4.10922E+17" once saved as CSV."""
+
+    def as_csv(self):
+        return f"{self:.5E}".replace("E+", "E+")
+
+
+def person(no, name, id_number, birth, place=("县1", "县1镇1", "县1镇1村1"), father="外出务工", **extra):
+    row = [no, name, "", id_number, birth, *place, extra.get("type", "祖辈监护"),
+           "张奶奶", "奶奶", extra.get("phone", "13812345678"), "张大山", father, "广东省东莞市",
+           "李小花", extra.get("mother", "外出务工"), "浙江省杭州市", extra.get("note", "")]  # fmt: skip
+    return row
+
+
+@pytest.fixture
+def ids(db):
+    birth = years_ago(9, days=40)
+    return {
+        "birth": birth,
+        "a": make_id_number("410922", birth),
+        "b": make_id_number("410922", birth),
+        "x": make_id_number("410922", birth, check="X"),
+        "d": make_id_number("410922", birth),
+        "e": make_id_number("410923", birth),
+    }
+
+
+def grid(ids):
+    """The spreadsheet as rows of cells (row 1 first) and its merged ranges."""
+    birth = ids["birth"]
+    full_width = ids["a"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    rows = [
+        ["清丰县农村留守儿童花名册"] + [""] * (WIDTH - 1),
+        ["填报单位：县1镇1人民政府", "", "", "", "", "", "", "", "", "填报日期：2024年5月1日"] + [""] * 9,
+        TOP,
+        SUB,
+        person(1, "张 小 明", f" {full_width}\u200b", f"{birth.year}年{birth.month}月{birth.day}日"),
+        [""] * WIDTH,
+        person(2, "李小红", Float(int(ids["b"][:15] + "000")), birth.strftime("%Y.%m.%d")),
+        person(
+            3,
+            "王小刚",
+            ids["x"].lower(),
+            birth,
+            type="祖辈",
+            father="外出",
+            mother="务工",
+            phone=17780490636.0,
+        ),  # fmt: skip
+        person(4, "赵小丽", ids["d"], birth.strftime("%Y%m%d"), father="出门"),
+        person(5, "张小明", ids["a"], birth.strftime("%Y-%m-%d")),
+        person(6, "孙小宝", ids["e"], birth.strftime("%Y/%m/%d"), place=("县2", "县2镇1", "县2镇1村1")),
+        ["合计", "6人"] + [""] * (WIDTH - 2),
+        ["注：本表由村委会填写，乡镇审核。"] + [""] * (WIDTH - 1),
+    ]
+    merges = ["A1:S1", "J3:L3", "M3:O3", "P3:R3"] + [f"{c}3:{c}4" for c in "ABCDEFGHIS"]
+    return rows, merges
+
+
+def xlsx_bytes(ids):
+    rows, merges = grid(ids)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for r, cells in enumerate(rows, start=1):
+        for c, value in enumerate(cells, start=1):
+            if value != "":
+                sheet.cell(row=r, column=c, value=float(value) if isinstance(value, Float) else value)
+    for cell_range in merges:
+        sheet.merge_cells(cell_range)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(ids, encoding="gbk"):
+    rows, _ = grid(ids)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    for cells in rows:
+        writer.writerow(
+            [
+                c.as_csv()
+                if isinstance(c, Float)
+                else f"{c.year}/{c.month}/{c.day}"
+                if isinstance(c, datetime.date)
+                else ""
+                if c == ""
+                else str(c).replace("\u200b", "")
+                for c in cells
+            ]
+        )
+    return out.getvalue().encode(encoding)
+
+
+def xls_bytes(ids):
+    rows, _ = grid(ids)
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("花名册")
+    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for r, cells in enumerate(rows):
+        for c, value in enumerate(cells):
+            if isinstance(value, datetime.date):
+                sheet.write(r, c, value, date_style)
+            elif value != "":
+                sheet.write(r, c, float(value) if isinstance(value, Float) else value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+EXPECTED_ERRORS = [
+    (7, "身份证号", ID_AS_NUMBER),
+    (9, "父亲状况", "父亲状况“出门”无法识别，可填：外出务工、在家、无监护能力、死亡、服刑、失联、离异"),
+    (10, "身份证号", "与第5行的身份证号重复，同一人只能登记一次"),
+    (11, "村(社区)", "在您可导入的范围内找不到“县2县2镇1县2镇1村1”，请核对县、乡镇、村名称或填写村代码"),
+]
+
+
+def verdicts(result):
+    return [(row.row, row.verdict) for row in result.rows]
+
+
+def test_roster_workbook_gives_exact_verdicts_per_row(cast, ids):
+    result = import_children(xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]))
+
+    assert verdicts(result) == [(5, "new"), (7, "invalid"), (8, "new"), (9, "invalid"), (10, "invalid"),
+                                (11, "invalid")]  # fmt: skip
+    assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
+    first, third = result.rows[0].data, result.rows[2].data
+    assert (first["name"], first["id_number"], first["birth_date"]) == ("张小明", ids["a"], ids["birth"])
+    assert (third["id_number"], third["guardian_phone"]) == (ids["x"], "17780490636")
+    assert (third["guardianship_type"], third["father_status"], third["mother_status"]) == (
+        "grandparent",
+        ParentStatus.AWAY_WORKING,
+        ParentStatus.AWAY_WORKING,
+    )
+    assert Child.objects.count() == 0
+
+
+@pytest.mark.parametrize("build", [csv_bytes, xls_bytes, lambda ids: csv_bytes(ids, "utf-8-sig")])
+def test_roster_csv_and_xls_give_the_workbook_verdicts(cast, ids, build):
+    scope = ImportScope.for_user(cast["county"])
+    expected = import_children(xlsx_bytes(ids), scope=scope)
+
+    result = import_children(build(ids), scope=scope)
+
+    assert verdicts(result) == verdicts(expected)
+    assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
+
+
+def test_roster_commit_skip_invalid_then_reimport_changes_nothing(cast, ids):
+    scope = ImportScope.for_user(cast["county"])
+
+    first = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    second = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    assert first.summary()["created"] == 2
+    assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted([ids["a"], ids["x"]])
+    child = Child.objects.get(id_number=ids["x"])
+    assert child.history.get().history_change_reason == HistorySource.IMPORT
+    assert child.created_by == cast["county"]
+    summary = second.summary()
+    assert (summary["created"], summary["updated"], summary["unchanged"], summary["invalid"]) == (0, 0, 2, 4)
+    assert child.history.count() == 1
+
+
+def test_roster_commit_without_skip_invalid_writes_nothing(cast, ids, tmp_path):
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(xlsx_bytes(ids))
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "import_roster", str(path), "--kind", "child", "--user", "county", "--commit", stdout=out
+        )
+
+    assert refused.value.returncode == 1
+    assert Child.objects.count() == 0
+    assert out.getvalue().splitlines()[-1] == "共6行：有效2，无效4；新增0，更新0，无变化0"
+
+
+def test_roster_command_json_contract(cast, ids, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(csv_bytes(ids))
+    out = io.StringIO()
+
+    call_command("import_roster", str(path), "--kind", "child", "--user", "county", "--json", stdout=out)
+
+    assert json.loads(out.getvalue()) == {
+        "rows": 6,
+        "valid": 2,
+        "invalid": 4,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": [{"row": r, "column": c, "message": m} for r, c, m in EXPECTED_ERRORS],
+    }
+    assert Child.objects.count() == 0
+
+
+def test_roster_command_without_user_has_the_whole_registry_as_scope(cast, ids, tmp_path):
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(xlsx_bytes(ids))
+    out = io.StringIO()
+
+    call_command(
+        "import_roster", str(path), "--kind", "child", "--commit", "--skip-invalid", "--json", stdout=out
+    )
+
+    assert json.loads(out.getvalue())["created"] == 3
+    assert Child.objects.get(id_number=ids["e"]).village.code == "410923100201"
+
+
+def test_roster_updates_a_record_in_scope(cast, tree, ids):
+    existing = make_child(
+        tree["410922100201"], id_number=ids["a"], birth_date=ids["birth"], guardian_phone="13900001111"
+    )
+
+    result = import_children(
+        xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]), commit=True, skip_invalid=True
+    )
+
+    assert verdicts(result)[0] == (5, "updated")
+    existing.refresh_from_db()
+    assert (existing.name, existing.guardian_phone, existing.version) == ("张小明", "13812345678", 2)
+    assert existing.history.latest().history_change_reason == HistorySource.IMPORT
+
+
+def test_roster_refuses_an_id_registered_outside_the_importers_scope(cast, tree, ids):
+    make_child(tree["410923100201"], id_number=ids["a"], birth_date=ids["birth"])
+
+    result = import_children(xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]))
+
+    assert [(e.column, e.message) for e in result.rows[0].errors] == [
+        ("身份证号", duplicate_id_message(ids["a"]))
+    ]
+    assert "县2镇1村1" in duplicate_id_message(ids["a"])
+
+
+def test_roster_import_refused_to_a_village_cadre(cast):
+    with pytest.raises(RosterFileError):
+        ImportScope.for_user(cast["cadre_a"])
+
+
+def test_roster_macro_workbook_is_refused(cast, ids):
+    content = xlsx_bytes(ids)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
+            target.writestr(info, data)
+        target.writestr("xl/vbaProject.bin", b"\x00" * 64)
+
+    with pytest.raises(RosterFileError) as refused:
+        import_children(out.getvalue(), scope=ImportScope.for_user(None))
+
+    assert str(refused.value) == reader.MACRO
+
+
+def test_roster_zip_bomb_is_refused_before_parsing(cast, ids, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx_bytes(ids))) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("xl/media/padding.bin", b"\x00" * (2 * 1024 * 1024))
+
+    with pytest.raises(RosterFileError) as refused:
+        import_children(out.getvalue(), scope=ImportScope.for_user(None))
+
+    assert len(out.getvalue()) < 100_000
+    assert str(refused.value) == reader.BOMB.format(limit=1)

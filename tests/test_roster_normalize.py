@@ -1,0 +1,104 @@
+"""Cells and headers of real rosters, normalised (registry.roster.normalize / headers)."""
+
+import datetime
+
+import pytest
+
+from registry.roster import normalize
+from registry.roster.headers import CHILD_COLUMNS, find_header
+from registry.roster.normalize import ID_AS_NUMBER, CellError
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2012-03-05",
+        "2012.3.5",
+        "2012/3/5",
+        "2012年3月5日",
+        "20120305",
+        "２０１２－０３－０５",
+        20120305.0,
+        datetime.datetime(2012, 3, 5, 0, 0),
+        datetime.date(2012, 3, 5),
+        40973.0,
+    ],
+)
+def test_roster_date_read_from_every_usual_form(raw):
+    assert normalize.date(raw) == datetime.date(2012, 3, 5)
+
+
+def test_roster_date_not_understood_names_the_value():
+    with pytest.raises(CellError) as error:
+        normalize.date("去年春天")
+    assert str(error.value) == "出生日期“去年春天”无法识别，请写成 2012-03-05 这样的日期"
+
+
+@pytest.mark.parametrize(
+    "raw", [4.10922201503051e17, 410922201503051234, "4.10922E+17", "410922201503051000"]
+)
+def test_roster_id_stored_as_a_number_is_refused(raw):
+    with pytest.raises(CellError) as error:
+        normalize.id_number(raw)
+    assert str(error.value) == ID_AS_NUMBER
+
+
+def test_roster_id_text_is_cleaned():
+    assert normalize.id_number(" ４１０９２２ 2015\u200b0305123x ") == "41092220150305123X"
+
+
+@pytest.mark.parametrize("raw", [17780490636.0, 17780490636, "17780490636.0", " 177 8049 0636 "])
+def test_roster_phone_float_becomes_its_digits(raw):
+    assert normalize.phone(raw) == "17780490636"
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "value"),
+    [
+        ("guardianship_type", "祖辈", "grandparent"),
+        ("father_status", "外出", "away_working"),
+        ("mother_status", "务工", "away_working"),
+        ("father_status", "在 家", "at_home"),
+        ("guardian_relation", "奶奶", "grandparent"),
+        ("sex", "男", "male"),
+    ],
+)
+def test_roster_choice_short_forms(field, raw, value):
+    assert normalize.choice(field, raw, "列") == value
+
+
+def test_roster_choice_not_understood_lists_what_is_allowed():
+    with pytest.raises(CellError) as error:
+        normalize.choice("guardianship_type", "爷爷", "监护类型")
+    assert (
+        str(error.value)
+        == "监护类型“爷爷”无法识别，可填：祖辈监护、亲属监护、委托监护、父母一方监护、无人监护"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "skipped"),
+    [(["", None, "  "], True), (["合计", "12人"], True), (["注：本表…"], True), (["1", "张三"], False)],
+)
+def test_roster_blank_total_and_note_rows_are_skipped(cells, skipped):
+    assert normalize.is_skipped(cells) is skipped
+
+
+def test_roster_header_variants_and_two_level_header():
+    rows = [
+        (1, ["某村留守儿童花名册", "", "", "", "", "", ""]),
+        (2, ["填报单位：某村", "", "", "", "填报日期：2024-05-01", "", ""]),
+        (
+            3,
+            ["序 号", "姓名", "公民身份号码", "村（社区）", "监护人情况", "", "", "父亲情况", ""],
+        ),
+        (4, ["", "", "", "", "姓名", "与儿童关系", "联系电话", "姓名", "状况"]),
+    ]
+
+    header = find_header(rows, CHILD_COLUMNS)
+
+    assert header.row_number == 4
+    assert list(header.columns.values()) == [
+        "序号", "姓名", "身份证号", "村(社区)", "监护人姓名", "与儿童关系", "监护人电话",
+        "父亲姓名", "父亲状况",
+    ]  # fmt: skip
