@@ -323,6 +323,33 @@ class Child(PersonRecord):
             models.Index(
                 fields=["guardian_name"], opclasses=["varchar_pattern_ops"], name="child_guardian_like"
             ),
+            # Covering indexes (PostgreSQL; SQLite builds them without INCLUDE) so that the
+            # statistics and the duplicate check read the index alone (bench/survey.py). The
+            # INCLUDE list follows survey.statistics: a new column there belongs here too.
+            models.Index(
+                fields=["village_code"],
+                include=[
+                    "id",
+                    "sex",
+                    "birth_date",
+                    "left_behind_type",
+                    "guardianship_type",
+                    "schooling",
+                    "health",
+                    "is_high_risk",
+                    "guardian_phone",
+                    "id_warnings",
+                    "assistance",
+                ],
+                condition=models.Q(status="active"),
+                name="child_statistics",
+            ),  # fmt: skip
+            models.Index(
+                fields=["name", "birth_date"],
+                include=["village_code", "id"],
+                condition=models.Q(status="active"),
+                name="child_duplicates",
+            ),
         ]
 
     def assistance_labels(self):

@@ -29,9 +29,8 @@ def waiting_for(user):
         inbox["to_review"] = list(returns.filter(state=ReturnState.SUBMITTED).order_by("submitted_at")[:20])
     elif user.role == Role.COUNTY_OFFICER:
         county = Region.objects.get(code=user.region.code)
-        rows = progress_by_child_region(
-            campaign, county, list(county.children.filter(level=RegionLevel.TOWNSHIP))
-        )
+        townships = list(county.children.filter(level=RegionLevel.TOWNSHIP))
+        rows = progress_by_child_region(campaign, county, townships, records=False)
         inbox["to_sign_off"] = [
             p.region
             for p in rows[1:]

@@ -8,7 +8,6 @@ queries does not grow with villages or records.
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Min
-from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts import policy
@@ -44,15 +43,21 @@ class Progress:
 
 
 def _grouped(queryset, length, *fields):
-    return (
-        queryset.annotate(head=Substr("village_code", 1, length))
-        .values("head", *fields)
-        .annotate(n=Count("id"))
-    )
+    """Counts per village folded to the first ``length`` digits of the code, as rows {head, *fields, n}.
+
+    Grouping on the stored code rather than on SUBSTRING() lets PostgreSQL read the
+    (village_code, status) index alone (bench/survey.py); a few thousand villages fold in Python.
+    """
+    folded = {}
+    for row in queryset.order_by().values("village_code", *fields).annotate(n=Count("id")):
+        key = (row["village_code"][:length], *(row[field] for field in fields))
+        folded[key] = folded.get(key, 0) + row["n"]
+    return [{"head": key[0], **dict(zip(fields, key[1:], strict=True)), "n": n} for key, n in folded.items()]
 
 
-def progress_by_child_region(campaign, region, children):
-    """[Progress] of ``region`` itself (first) and of each of ``children`` (the regions below it)."""
+def progress_by_child_region(campaign, region, children, *, records=True):
+    """[Progress] of ``region`` itself (first) and of each of ``children`` (the regions below it);
+    without ``records``, the return states only (no scan of the registers)."""
     level = child_level(region.level) or RegionLevel.VILLAGE
     length = PREFIX_LENGTH[level]
     rows = {child.prefix: Progress(child) for child in children}
@@ -65,9 +70,9 @@ def progress_by_child_region(campaign, region, children):
                 progress.states[row["state"]] += row["n"]
                 if overdue and row["state"] in OPEN_STATES:
                     progress.overdue += row["n"]
-    for category, model in RECORD_MODELS.items():
-        records = model.objects.in_region(region).filter(status=RecordStatus.ACTIVE)
-        for row in _grouped(records, length):
+    for category, model in RECORD_MODELS.items() if records else ():
+        active = model.objects.in_region(region).filter(status=RecordStatus.ACTIVE)
+        for row in _grouped(active, length):
             for progress in (rows.get(row["head"]), whole):
                 if progress is not None:
                     progress.records[category.value] = progress.records.get(category.value, 0) + row["n"]

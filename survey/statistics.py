@@ -6,7 +6,6 @@ The 勾稽 relations — each total equals the sum of its parts — are checked 
 """
 
 from django.db.models import Count, Q
-from django.db.models.functions import Substr
 
 from registry.choices import GuardianshipType, HealthStatus, LeftBehindType, Schooling, Sex
 from registry.filters import birth_date_range
@@ -99,17 +98,18 @@ def children_statistics(region, regions, reference_date):
         return {None: _empty()}
     length = len(regions[0].prefix)
     heads = {r.prefix: r.pk for r in regions}
+    # Per village, on the stored code (an index scan, not SUBSTRING()); folded here.
     rows = (
         Child.objects.in_region(region)
         .active()
-        .annotate(head=Substr("village_code", 1, length))
-        .values("head")
+        .order_by()
+        .values("village_code")
         .annotate(**_aggregates(reference_date))
     )
     result = {pk: _empty() for pk in heads.values()}
     whole = _empty()
     for row in rows:
-        target = result.get(heads.get(row["head"]))
+        target = result.get(heads.get(row["village_code"][:length]))
         for key in whole:
             whole[key] += row[key]
             if target is not None:
