@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/progress/", views.progress, name="survey_progress"),
     path("<int:pk>/progress/<str:code>/", views.progress, name="survey_progress_region"),
     path("<int:pk>/progress/<str:code>/sign-off/", views.township_sign_off, name="survey_sign_off"),
+    path("<int:pk>/progress/<str:code>/duplicates/", views.progress_duplicates, name="survey_duplicates"),
     path("<int:pk>/statistics/<str:code>/", views.statistics_export, name="survey_statistics"),
     path("returns/<int:pk>/", views.return_detail, name="survey_return"),
     path("returns/<int:pk>/<str:action>/", views.return_action, name="survey_return_action"),

@@ -270,3 +270,14 @@ def test_progress_page_title_is_plain_text(client, cast, campaign):
     title = body[body.index("<title>") + 7 : body.index("</title>")]
     assert title == "濮阳市 · 进度 · 留守儿童关爱保护信息平台"
     assert body.count("留守儿童分类统计") == 1
+
+
+def test_duplicate_suspects_load_after_the_page(client, cast, tree, campaign):
+    first = make_child(tree[A], name="王小二")
+    make_child(tree[B], name="王小二", birth_date=first.birth_date)
+    client.force_login(cast["county"])
+    page = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922000000"])).content.decode()
+    url = reverse("survey_duplicates", args=[campaign.pk, "410922000000"])
+    assert f'hx-get="{url}"' in page
+    assert client.get(url).content.decode() == "<strong>2</strong>"
+    assert client.get(reverse("survey_duplicates", args=[campaign.pk, "410923000000"])).status_code == 404
