@@ -1,8 +1,13 @@
 """The standing cast (STYLE §10): one user per role over a small region tree."""
 
+from datetime import date, timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import Role
+from registry.choices import Category
+from survey import services as survey_services
 from tests.factories import UserFactory, region_tree
 
 
@@ -43,3 +48,18 @@ def cast(tree):
         "liaison": UserFactory(username="liaison", role=Role.LIAISON, region=tree["4109"]),
         "sysadmin": UserFactory(username="sysadmin", role=Role.SYSADMIN, region=None, is_staff=True),
     }
+
+
+@pytest.fixture
+def campaign(cast, tree):
+    """The city's 2022 campaign, started: one return per village, ages counted on 2022-07-31."""
+    campaign = survey_services.campaign_create(
+        user=cast["city"],
+        name="2022年摸底排查",
+        region=tree["4109"],
+        reference_date=date(2022, 7, 31),
+        start_date=date(2022, 8, 1),
+        deadline=timezone.localdate() + timedelta(days=30),
+        categories=list(Category),
+    )
+    return survey_services.campaign_start(user=cast["city"], campaign=campaign)

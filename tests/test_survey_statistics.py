@@ -1,35 +1,19 @@
 """The children's statistics and the 统计表 xlsx: parts add up to totals at every level."""
 
-from datetime import date, timedelta
+from datetime import date
 from io import BytesIO
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
-from registry.choices import Category, GuardianshipType, HealthStatus, ParentStatus, Schooling, Sex
+from registry.choices import GuardianshipType, HealthStatus, ParentStatus, Schooling, Sex
 from registry.models import Child
-from survey import services
 from survey.export import check, statistics_rows
 from survey.statistics import COLUMNS, children_statistics
 from tests.factories import make_child
 
 REF = date(2022, 7, 31)
-
-
-@pytest.fixture
-def campaign(cast, tree, settings):
-    campaign = services.campaign_create(
-        user=cast["city"],
-        name="2022年摸底排查",
-        region=tree["4109"],
-        reference_date=REF,
-        start_date=date(2022, 8, 1),
-        deadline=timezone.localdate() + timedelta(days=10),
-        categories=list(Category),
-    )
-    return services.campaign_start(user=cast["city"], campaign=campaign)
 
 
 @pytest.fixture

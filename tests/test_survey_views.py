@@ -1,6 +1,6 @@
 """Campaign, return and progress pages: scope, methods, actions, numbers and query counts."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from registry.choices import Category
 from registry.models import RegionLevel
 from survey import services
 from survey.models import Campaign, ReturnState, VillageReturn
@@ -16,20 +15,6 @@ from survey.progress import timeline
 from tests.factories import RegionFactory, make_child, make_woman
 
 A, B, C = "410922100201", "410922100202", "410923100201"
-
-
-@pytest.fixture
-def campaign(cast, tree):
-    campaign = services.campaign_create(
-        user=cast["city"],
-        name="2022年摸底排查",
-        region=tree["4109"],
-        reference_date=date(2022, 7, 31),
-        start_date=date(2022, 8, 1),
-        deadline=timezone.localdate() + timedelta(days=10),
-        categories=list(Category),
-    )
-    return services.campaign_start(user=cast["city"], campaign=campaign)
 
 
 def _ret(campaign, code):

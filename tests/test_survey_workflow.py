@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from registry import records
 from registry.choices import Category
@@ -14,20 +13,6 @@ from tests.factories import child_post_data, form_data, make_child
 
 A, B = "410922100201", "410922100202"
 S = ReturnState
-
-
-@pytest.fixture
-def campaign(cast, tree):
-    campaign = services.campaign_create(
-        user=cast["city"],
-        name="2022年农村留守儿童摸底排查",
-        region=tree["4109"],
-        reference_date=date(2022, 7, 31),
-        start_date=date(2022, 8, 1),
-        deadline=timezone.localdate() + timedelta(days=30),
-        categories=[Category.CHILD, Category.WOMAN, Category.ELDER],
-    )
-    return services.campaign_start(user=cast["city"], campaign=campaign)
 
 
 def _ret(campaign, code):
