@@ -1,7 +1,5 @@
 """The list page's search and filters, built on the scoped queryset (never widening it)."""
 
-from datetime import date
-
 from django import forms
 from django.db.models import Q
 
@@ -10,18 +8,7 @@ from registry import rules
 from registry.choices import AgeBand, Category, GuardianshipType, RecordStatus
 from registry.models import Region, RegionLevel
 from registry.records import reference_date
-
-
-def birth_date_range(low, high, on):
-    """Birth dates of people aged ``low``..``high`` full years on ``on``: (after, on_or_before)."""
-
-    def years_before(years):
-        try:
-            return on.replace(year=on.year - years)
-        except ValueError:  # 29 February: who was born on 28 February has had their birthday
-            return date(on.year - years, 2, 28)
-
-    return years_before(high + 1), years_before(low)
+from registry.rules import birth_date_range
 
 
 class RecordFilterForm(forms.Form):

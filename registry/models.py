@@ -430,3 +430,20 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.get_action_display()} {self.get_category_display()} {self.record_id or ''}"
+
+
+class VillageStatistics(models.Model):
+    """The children's statistics of one village on a reference date (registry.statistics)."""
+
+    village_code = models.CharField("村代码", max_length=12, unique=True)
+    on = models.DateField("统计基准日")
+    counts = models.JSONField("各项人数", default=dict)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "村级儿童统计"
+        verbose_name_plural = "村级儿童统计"
+
+    def __str__(self):
+        return f"{self.village_code} · {self.on:%Y-%m-%d}"

@@ -15,6 +15,7 @@ from accounts.models import Role, User
 from registry import rules
 from registry.choices import Assistance, Category, HistorySource, RecordStatus
 from registry.models import AccessLog, IdentityClaim, Region
+from registry.statistics import village_statistics_refresh
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
 LOCKED_MESSAGE = "本村本次摸底排查的报表已经审核，记录已锁定；如需修改，请联系乡镇审核员重新打开报表。"
@@ -113,10 +114,14 @@ def _derived_fields(record):
     return DERIVED_FIELDS + (["left_behind_type"] if record.category == Category.CHILD else [])
 
 
-def _save(record, user, source, update_fields=None):
+def _save(record, user, source, update_fields=None, moved_from=None):
+    """Save with the history's user and source; a child's village statistics follow (and those
+    of the village it left)."""
     record._history_user = user
     record._change_reason = source
     record.save(update_fields=update_fields)
+    if record.category == Category.CHILD:
+        village_statistics_refresh({record.village_code, moved_from or record.village_code}, reference_date())
 
 
 @transaction.atomic
@@ -168,7 +173,7 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
     if not changed:
         return current
     # The stored number, not ``record``'s: a ModelForm has already written the new one onto it.
-    claimed_number = current.id_number
+    claimed_number, moved_from = current.id_number, current.village_code
     for name in changed:
         setattr(current, name, data[name])
     if "id_number" in changed or "village" in changed:
@@ -181,7 +186,13 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
             raise ValidationError({"id_number": duplicate_id_message(current.id_number)}) from None
     derive(current)
     current.version += 1
-    _save(current, user, source, update_fields=[*changed, *_derived_fields(current), "version", "updated_at"])
+    _save(
+        current,
+        user,
+        source,
+        update_fields=[*changed, *_derived_fields(current), "version", "updated_at"],
+        moved_from=moved_from,
+    )
     return current
 
 

@@ -250,6 +250,18 @@ def classify_child(*, birth_date, father_status, mother_status, reference_date):
     )
 
 
+def birth_date_range(low, high, on):
+    """Birth dates of people aged ``low``..``high`` full years on ``on``: (after, on_or_before)."""
+
+    def years_before(years):
+        try:
+            return on.replace(year=on.year - years)
+        except ValueError:  # 29 February: who was born on 28 February has had their birthday
+            return datetime.date(on.year - years, 2, 28)
+
+    return years_before(high + 1), years_before(low)
+
+
 def age_band(age):
     """The reporting band (:class:`AgeBand`) of an age, or None outside every band."""
     for low, high in settings.LEFT_BEHIND_CHILD_AGE_BANDS:

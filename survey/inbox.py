@@ -30,7 +30,7 @@ def waiting_for(user):
     elif user.role == Role.COUNTY_OFFICER:
         county = Region.objects.get(code=user.region.code)
         townships = list(county.children.filter(level=RegionLevel.TOWNSHIP))
-        rows = progress_by_child_region(campaign, county, townships, records=False)
+        rows = progress_by_child_region(campaign, county, townships, categories=())
         inbox["to_sign_off"] = [
             p.region
             for p in rows[1:]

@@ -55,9 +55,9 @@ def _grouped(queryset, length, *fields):
     return [{"head": key[0], **dict(zip(fields, key[1:], strict=True)), "n": n} for key, n in folded.items()]
 
 
-def progress_by_child_region(campaign, region, children, *, records=True):
-    """[Progress] of ``region`` itself (first) and of each of ``children`` (the regions below it);
-    without ``records``, the return states only (no scan of the registers)."""
+def progress_by_child_region(campaign, region, children, *, categories=tuple(RECORD_MODELS)):
+    """[Progress] of ``region`` itself (first) and of each of ``children`` (the regions below it),
+    with the active records of ``categories`` counted (none: the return states only)."""
     level = child_level(region.level) or RegionLevel.VILLAGE
     length = PREFIX_LENGTH[level]
     rows = {child.prefix: Progress(child) for child in children}
@@ -70,8 +70,8 @@ def progress_by_child_region(campaign, region, children, *, records=True):
                 progress.states[row["state"]] += row["n"]
                 if overdue and row["state"] in OPEN_STATES:
                     progress.overdue += row["n"]
-    for category, model in RECORD_MODELS.items() if records else ():
-        active = model.objects.in_region(region).filter(status=RecordStatus.ACTIVE)
+    for category in categories:
+        active = RECORD_MODELS[category].objects.in_region(region).filter(status=RecordStatus.ACTIVE)
         for row in _grouped(active, length):
             for progress in (rows.get(row["head"]), whole):
                 if progress is not None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import policy
 from registry.choices import Category, RecordStatus
 from registry.models import RECORD_MODELS, Region, RegionLevel
+from registry.statistics import village_statistics_rebuild
 from survey.models import (
     LOCKED_STATES,
     OPEN_STATES,
@@ -101,8 +102,9 @@ def campaign_create(*, user, name, region, reference_date, start_date, deadline,
 def campaign_start(*, user, campaign):
     """草稿 → 进行中.
 
-    Side effects: one 未开始 return per village of the campaign's region (bulk); refused while
-    another campaign of the region is in progress.
+    Side effects: one 未开始 return per village of the campaign's region (bulk); the village
+    statistics rebuilt on the campaign's reference date; refused while another campaign of the
+    region is in progress.
     """
     _require(policy.can_run_campaigns(user), "只有市民政局可以启动摸底排查。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -122,6 +124,7 @@ def campaign_start(*, user, campaign):
         batch_size=2000,
         ignore_conflicts=True,
     )
+    village_statistics_rebuild(campaign.region, campaign.reference_date)
     return campaign
 
 

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import policy
+from registry.choices import Category
 from registry.models import Region, RegionLevel, scope_roots
 from registry.views import get_region_for_user
 from survey import charts, export, services
@@ -85,9 +86,14 @@ def progress(request, pk, code=None):
     else:
         region = get_region_for_user(request.user, code)
     children = list(region.children.order_by("code"))
-    rows = progress_by_child_region(campaign, region, children)
+    # Children are counted by the statistics below; women and elders here.
+    rows = progress_by_child_region(campaign, region, children, categories=(Category.WOMAN, Category.ELDER))
     whole = rows[0]
     stats = children_statistics(region, children, campaign.reference_date)
+    for row in rows:
+        total = stats[None if row is whole else row.region.pk]["total"]
+        if total:
+            row.records[Category.CHILD.value] = total
     table = [(whole.region.name + "（合计）", stats[None])] + [(c.name, stats[c.pk]) for c in children]
     return render(
         request,

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from registry import records
 from registry.choices import ExitReason, GuardianAssessment, GuardianshipType
-from registry.filters import birth_date_range
-from registry.rules import age_on
+from registry.rules import age_on, birth_date_range
 from tests.factories import ChildFactory, ElderFactory, WomanFactory, make_id_number, years_ago
 
 A, B, C = "410922100201", "410922100202", "410923100201"

@@ -6,6 +6,7 @@ from accounts.models import Role, User
 from registry.demo import demo_registry_load, demo_villages_load
 from registry.models import Region
 from registry.services import regions_load_city
+from registry.statistics import village_statistics_rebuild
 from survey.demo import demo_campaign_create, demo_inspection_load, demo_returns_load
 
 DEMO_CITY = "410900"
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             )
         )
         registry = demo_registry_load(city=city, home_villages=list(cadre_villages))
+        # The registry went in by bulk insert, past the services that keep the statistics.
+        village_statistics_rebuild(city, campaign.reference_date)
         returns = demo_returns_load(campaign=campaign)
         inspection = demo_inspection_load(campaign=campaign)
         self.stdout.write(f"区划：{regions}；演示村（社区）：{villages}")
