@@ -6,12 +6,13 @@ scope it is a 404, whether or not it exists.
 """
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -21,6 +22,7 @@ from registry.choices import Category
 from registry.filters import RecordFilterForm
 from registry.forms import ChildForm, ElderForm, ExitForm, RecordForm, RestoreForm, WomanForm
 from registry.models import AccessLog, Child, Elder, Region, Woman
+from registry.roster import template as roster_template
 
 
 @dataclass(frozen=True)
@@ -220,3 +222,17 @@ def high_risk_children(user, limit=10):
         "count": queryset.count(),
         "items": list(queryset.select_related("village").order_by("-created_at")[:limit]),
     }
+
+
+@require_GET
+@login_required
+def children_template(request):
+    """The children's roster template (xlsx), for those who import rosters."""
+    if not request.user.region_id or not policy.can_import_rosters(request.user, request.user.region):
+        raise Http404
+    response = HttpResponse(
+        roster_template.children_template(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("留守儿童花名册导入模板.xlsx")
+    return response
