@@ -287,7 +287,10 @@ def _display(field, value):
     return str(value)
 
 
-def _masked(name, value):
+def mask_personal(name, value):
+    """``value`` of field ``name`` as a member-unit liaison sees it: ID numbers and phones masked,
+    a birth date shown by its year only (the masked ID's hidden digits are the birth date).
+    The one rule of what a liaison sees, used by the pages and the history alike."""
     if value and name == "birth_date":
         return f"{value.year}年"
     if value and name.endswith("id_number"):
@@ -334,7 +337,7 @@ def history_entries(record, *, masked=False):
             if field.is_relation:
                 old, new = related.get((field.name, old), old), related.get((field.name, new), new)
             if masked:
-                old, new = _masked(field.name, old), _masked(field.name, new)
+                old, new = mask_personal(field.name, old), mask_personal(field.name, new)
             changes.append((field.verbose_name, _display(field, old), _display(field, new)))
         entries.append(
             {

@@ -1,6 +1,6 @@
 from django import template
 
-from registry.records import mask_id_number, mask_phone
+from registry.records import mask_personal
 
 register = template.Library()
 
@@ -8,27 +8,26 @@ register = template.Library()
 @register.filter
 def id_number(value, masked):
     """An ID number, masked server-side for a member-unit liaison: 410922********1234."""
-    return mask_id_number(value) if masked and value else value
+    return mask_personal("id_number", value) if masked else value
 
 
 @register.filter
 def phone(value, masked):
     """A phone number, masked server-side for a member-unit liaison: 138****5678."""
-    return mask_phone(value) if masked and value else value
+    return mask_personal("phone", value) if masked else value
 
 
 @register.filter
 def birth_date(value, masked):
-    """A birth date; only its year for a member-unit liaison, whose masked ID number hides the
-    rest (the eight masked digits of 410922********1234 are the birth date)."""
-    if not value:
-        return value
-    return f"{value.year}年" if masked else value.strftime("%Y-%m-%d")
+    """A birth date; only its year for a member-unit liaison (see records.mask_personal)."""
+    if masked:
+        return mask_personal("birth_date", value)
+    return value.strftime("%Y-%m-%d") if value else value
 
 
 @register.simple_tag
 def field_display(record, name, masked):
-    """(label, value) of a record field for display: choice labels, 是/否, masking of IDs and phones."""
+    """(label, value) of a record field for display: choice labels, 是/否, masking for a liaison."""
     field = record._meta.get_field(name)
     value = getattr(record, name)
     if name == "assistance":
@@ -39,10 +38,8 @@ def field_display(record, name, masked):
         value = "是" if value else "否"
     elif name == "birth_date":
         value = birth_date(value, masked)
-    elif name.endswith("id_number"):
-        value = id_number(value, masked)
-    elif name.endswith("phone"):
-        value = phone(value, masked)
     elif name == "village":
         value = value.name
+    elif masked:
+        value = mask_personal(name, value)
     return field.verbose_name, value
