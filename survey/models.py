@@ -49,7 +49,9 @@ class Campaign(models.Model):
                 fields=["region"], condition=Q(status="active"), name="one_active_campaign_per_region"
             ),
             models.CheckConstraint(
-                condition=Q(deadline__gte=models.F("start_date")), name="campaign_deadline_after_start"
+                condition=Q(deadline__gte=models.F("start_date")),
+                name="campaign_deadline_after_start",
+                violation_error_message="截止日期不能早于开始日期。",
             ),
         ]
 

@@ -266,3 +266,19 @@ def test_duplicate_suspects_load_after_the_page(client, cast, tree, campaign):
     assert f'hx-get="{url}"' in page
     assert client.get(url).content.decode() == "<strong>2</strong>"
     assert client.get(reverse("survey_duplicates", args=[campaign.pk, "410923000000"])).status_code == 404
+
+
+def test_a_deadline_before_the_start_is_refused_in_plain_chinese(client, cast):
+    client.force_login(cast["city"])
+    response = client.post(
+        reverse("campaign_list"),
+        {
+            "name": "2023年摸底排查",
+            "reference_date": "2023-07-31",
+            "start_date": "2023-09-01",
+            "deadline": "2023-08-01",
+            "categories": ["child"],
+        },
+    )
+    assert response.context["form"].non_field_errors() == ["截止日期不能早于开始日期。"]
+    assert Campaign.objects.count() == 0
