@@ -196,6 +196,16 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
     return current
 
 
+STATUS_FIELDS = ["status", "exit_reason", "exit_date", "exit_note"]
+
+
+def _save_status(record, user):
+    """Save a change of status (exit or restore) with a new version and its history entry."""
+    record.version += 1
+    _save(record, user, HistorySource.WEB, update_fields=[*STATUS_FIELDS, "version", "updated_at"])
+    return record
+
+
 @transaction.atomic
 def record_exit(*, record, user, reason, date, note, version):
     """Take a record out of the registry (never a hard delete): 父母返乡, 年满16周岁, 迁出, 死亡, 其他.
@@ -213,14 +223,7 @@ def record_exit(*, record, user, reason, date, note, version):
         date,
         note,
     )
-    current.version += 1
-    _save(
-        current,
-        user,
-        HistorySource.WEB,
-        update_fields=["status", "exit_reason", "exit_date", "exit_note", "version", "updated_at"],
-    )
-    return current
+    return _save_status(current, user)
 
 
 @transaction.atomic
@@ -246,14 +249,7 @@ def record_restore(*, record, user, note, version):
             raise ValidationError("无法恢复：" + "；".join(verdict.reasons))
     current.status, current.exit_reason, current.exit_date = RecordStatus.ACTIVE, "", None
     current.exit_note = f"恢复：{note}"[:200]
-    current.version += 1
-    _save(
-        current,
-        user,
-        HistorySource.WEB,
-        update_fields=["status", "exit_reason", "exit_date", "exit_note", "version", "updated_at"],
-    )
-    return current
+    return _save_status(current, user)
 
 
 def villages_editable_by(user):
