@@ -2,25 +2,19 @@
 for a county officer and a village cadre, over N children spread across every village of 濮阳市.
 
     .venv/bin/python bench/registry.py [--children N] [--database-url URL] [--requests R] [--keep]
-                                       [--proposed]
 
 It drops and recreates its own database (default liushou_bench on the local server; with
 --keep an existing one holding exactly N children is reused), migrates, loads the regions of
 410900 with the demo villages, creates the two accounts, fills the children with COPY, then
 times each page R times after 3 warm-up requests through Django's test client and prints
 median, p95 and queries per request against the target: p95 under 300 ms at 1,000,000 children.
-The database is left in place for a later --keep run. With --proposed it then measures again
-with the production changes it recommends (indexes created in the bench database, range scoping
-and a shorter village list patched into this process), prints both and a before/after table,
-and undoes the trial.
+The database is left in place for a later --keep run.
 """
 
 import argparse
-import contextlib
 import json
 import sys
 from datetime import timedelta
-from unittest import mock
 
 import _common
 from _common import DEFAULT_DATABASE_URL, TARGET_P95_MS, People, spread, stopwatch
@@ -98,11 +92,6 @@ def parse_args():
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="基准测试专用库（会被重建）")
     parser.add_argument("--requests", type=int, default=30, help="每个页面计时请求数（另加 3 次预热）")
     parser.add_argument("--keep", action="store_true", help="库中已有恰好 N 条儿童记录时直接复用")
-    parser.add_argument(
-        "--proposed",
-        action="store_true",
-        help="再试验一遍报告中建议的索引与范围查询，并打印前后对比（试验后撤销）",
-    )
     args = parser.parse_args()
     if args.children < 1000 or args.requests < 1:
         parser.error("--children 至少 1000，--requests 至少 1")
@@ -392,121 +381,7 @@ def pages(officer, cadre):
     return rows, scope
 
 
-# --- the production changes this benchmark proposes, tried out in the bench database only ------
-
-EXPERIMENT_PREFIX = "bench_"
-
-
-def _proposed_indexes():
-    """The indexes proposed for Child, named with EXPERIMENT_PREFIX while they are only a trial."""
-    from django.db import models
-
-    return [
-        # COUNT(*) of a scope without touching the table (index-only scan), and the scope's rows
-        # in ORDER BY village_code order once the scope is a range (see _proposed_code).
-        models.Index(fields=["village_code", "status"], name=f"{EXPERIMENT_PREFIX}child_scope_status"),
-        # The high-risk list and count of a scope: 2% of the rows, so a small partial index.
-        models.Index(
-            fields=["village_code", "status"],
-            condition=models.Q(is_high_risk=True),
-            name=f"{EXPERIMENT_PREFIX}child_high_risk",
-        ),
-        # Name and guardian searches are prefix LIKEs: only a pattern_ops index serves them under
-        # a collation other than C.
-        models.Index(
-            fields=["name"], opclasses=["varchar_pattern_ops"], name=f"{EXPERIMENT_PREFIX}child_name_like"
-        ),
-        models.Index(
-            fields=["guardian_name"],
-            opclasses=["varchar_pattern_ops"],
-            name=f"{EXPERIMENT_PREFIX}child_guardian_like",
-        ),
-    ]
-
-
-def experiment_indexes_drop():
-    """Drop every trial index left in the bench database (by a run that was interrupted)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        names = [
-            name
-            for name in connection.introspection.get_constraints(cursor, CHILD_TABLE)
-            if name.startswith(EXPERIMENT_PREFIX)
-        ]
-        for name in names:
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-    return names
-
-
-def _prefix_range(prefix):
-    """The 12-digit codes that start with ``prefix``, as an inclusive range."""
-    return prefix.ljust(12, "0"), prefix.ljust(12, "9")
-
-
-@contextlib.contextmanager
-def _proposed_code():
-    """Two changes of production code, patched into this process only:
-
-    - scope by ``village_code BETWEEN '410922000000' AND '410922999999'`` instead of
-      ``LIKE '410922%'`` (accounts.policy.prefixes_q, ScopedQuerySet.in_region): the same rows,
-      codes being 12 digits, but a range the plain B-tree index serves for the filter and for
-      ORDER BY village_code alike, under any collation;
-    - the filter form lists the villages of the chosen township only, for a user whose scope is
-      above one township (RecordFilterForm.__init__), instead of every village of the scope.
-    """
-    from django.db.models import Q
-
-    from accounts import policy
-    from registry.filters import RecordFilterForm
-    from registry.models import ScopedQuerySet
-
-    def prefixes_q(prefixes, field):
-        q = Q(pk__in=[])
-        for prefix in prefixes:
-            q |= Q(**{f"{field}__range": _prefix_range(prefix)})
-        return q
-
-    def in_region(self, region):
-        return self.filter(**{f"{self.scope_field}__range": _prefix_range(region.prefix)})
-
-    form_init = RecordFilterForm.__init__
-
-    def init(self, *args, user, kind, **kwargs):
-        form_init(self, *args, user=user, kind=kind, **kwargs)
-        if all(len(prefix) >= 9 for prefix in policy.record_prefixes(user)):
-            return  # a township or a village: few villages
-        field = self.fields["village"]
-        township = self.data.get("township", "") if self.is_bound else ""
-        villages = field.queryset.filter(parent_id=township) if township.isdigit() else field.queryset.none()
-        field.widget.choices = [("", field.empty_label), *((v.pk, v.name) for v in villages)]
-
-    with (
-        mock.patch.object(policy, "prefixes_q", prefixes_q),
-        mock.patch.object(ScopedQuerySet, "in_region", in_region),
-        mock.patch.object(RecordFilterForm, "__init__", init),
-    ):
-        yield
-
-
-@contextlib.contextmanager
-def proposed_changes():
-    """The proposed indexes, created in the bench database for the block and dropped after it,
-    and the proposed code (:func:`_proposed_code`) patched into this process only. No file of
-    the project changes."""
-    from django.db import connection
-
-    from registry.models import Child
-
-    indexes = _proposed_indexes()
-    with stopwatch(f"试验：建 {len(indexes)} 个索引"), connection.schema_editor() as editor:
-        for index in indexes:
-            editor.add_index(Child, index)
-    try:
-        with _proposed_code():
-            yield
-    finally:
-        experiment_indexes_drop()
+# --- measuring --------------------------------------------------------------------------------
 
 
 def run_pages(rows, requests):
@@ -574,37 +449,14 @@ def main():
         with stopwatch(f"写入 {args.children:,} 条儿童记录（合计）"):
             children_fill(args.children)
 
-    left = experiment_indexes_drop()
-    if left:
-        print(f"已删除上次中断留下的试验索引：{', '.join(left)}")
-
     rows, scope = pages(officer, cadre)
     for label, (region, count) in scope.items():
         pages_count = -(-count // PAGE_SIZE)
         clamped = "，“第50页”即末页" if pages_count < 50 else ""
         print(f"{label}：{region}，在册 {count:,} 人（{pages_count:,} 页{clamped}）")
     print(f"每页 {args.requests} 次计时请求（另 3 次预热），Django 测试客户端，DEBUG 关闭")
-    before = run_pages(rows, args.requests)
-    report(before, args.children, "== 现有代码")
-    if args.proposed:
-        print("\n== 试验建议的生产改动（索引只建在基准库、范围查询只在本进程内生效，结束后撤销）")
-        with proposed_changes():
-            after = run_pages(rows, args.requests)
-            report(after, args.children, "== 建议的改动之后")
-        compare(before, after)
+    report(run_pages(rows, args.requests), args.children, "== 现有代码")
     return 0
-
-
-def compare(before, after):
-    print("\n== 前后对比（p95 ms / 查询数）")
-    _common.print_table(
-        ["页面", "用户", "现有 p95", "建议后 p95", "现有查询", "建议后查询"],
-        [
-            (b.page, b.user, f"{b.p95:.1f}", f"{a.p95:.1f}", b.query_counts, a.query_counts)
-            for b, a in zip(before, after, strict=True)
-        ],
-        right=(2, 3, 4, 5),
-    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ the home pages of the city office, a county officer and a township reviewer, and
 统计表 export, over N children spread across every village of 濮阳市.
 
     .venv/bin/python bench/survey.py [--children N] [--database-url URL] [--requests R] [--keep]
-                                     [--proposed]
 
 It uses the database of bench/registry.py (default liushou_bench): with --keep an existing one
 holding exactly N children born in the 16 years before the campaign's reference date
@@ -14,14 +13,10 @@ accounts (one per village, township and county, as in service), creates and star
 bulk (survey.demo.demo_returns_load) and one inspection, then times each page R times after 2
 warm-up requests through Django's test client and prints median, p95 and queries per request
 against the target: p95 under 500 ms at 1,000,000 children. For a page that misses it, the
-slowest SQL statement and its EXPLAIN ANALYZE follow. The database is left in place. With
---proposed it then measures again with the production changes it recommends (indexes created in
-the bench database, JIT off and per-village aggregation patched into this process), prints both
-and a before/after table, and undoes the trial.
+slowest SQL statement and its EXPLAIN ANALYZE follow. The database is left in place.
 """
 
 import argparse
-import contextlib
 import html
 import os
 import re
@@ -29,7 +24,6 @@ import sys
 import time
 from collections import Counter
 from datetime import date
-from unittest import mock
 
 import _common
 from _common import DEFAULT_DATABASE_URL, People, stopwatch
@@ -50,11 +44,6 @@ def parse_args():
         "--keep",
         action="store_true",
         help="库中已有恰好 N 条、年龄按基准日 2022-07-31 生成的儿童记录时直接复用",
-    )
-    parser.add_argument(
-        "--proposed",
-        action="store_true",
-        help="再试验一遍报告中建议的索引与查询改法，并打印前后对比（试验后撤销）",
     )
     args = parser.parse_args()
     if args.children < 1000 or args.requests < 1:
@@ -271,264 +260,6 @@ def report(results, total, version, title):
     return not failed
 
 
-# --- the production changes this benchmark proposes, tried out in the bench database only ------
-
-# The columns survey.statistics counts, besides the village code they are grouped by.
-STATISTICS_COLUMNS = [
-    "id",
-    "sex",
-    "birth_date",
-    "left_behind_type",
-    "guardianship_type",
-    "schooling",
-    "health",
-    "is_high_risk",
-    "guardian_phone",
-    "id_warnings",
-    "assistance",
-]
-
-
-def _proposed_indexes(prefix):
-    """The indexes proposed for Child, named with ``prefix`` while they are only a trial."""
-    from django.db import models
-
-    active = models.Q(status="active")
-    return [
-        # The 统计表 and the progress counts: every column they count, in village-code order, for
-        # the active children only: an index-only scan streamed into a GroupAggregate.
-        models.Index(
-            fields=["village_code"],
-            include=STATISTICS_COLUMNS,
-            condition=active,
-            name=f"{prefix}child_statistics",
-        ),
-        # 疑似重复登记: name and birth date already in GROUP BY order, no sort nor hash spilling
-        # to disk (id: the query counts it).
-        models.Index(
-            fields=["name", "birth_date"],
-            include=["village_code", "id"],
-            condition=active,
-            name=f"{prefix}child_duplicates",
-        ),
-    ]
-
-
-def _fold(per_village, regions, empty):
-    """{region.pk: sums of the rows of its villages} for ``regions`` (all of one level) and the
-    sum of every row under the key None."""
-    result = {region.pk: empty() for region in regions}
-    heads = {region.prefix: region.pk for region in regions}
-    length = len(regions[0].prefix) if regions else 0
-    whole = empty()
-    for code, row in per_village.items():
-        target = result.get(heads.get(code[:length]))
-        for key, value in row.items():
-            whole[key] += value
-            if target is not None:
-                target[key] += value
-    result[None] = whole
-    return result
-
-
-@contextlib.contextmanager
-def _proposed_code(summary=None):
-    """Changes of production code, patched into this process only (with ``summary``, the name
-    of a table of per-village statistics, children_statistics reads that table instead of the
-    children: see :func:`summary_table`):
-
-    - the application's connections run with ``jit = off`` (DATABASES OPTIONS);
-    - survey.statistics.children_statistics groups by ``village_code`` itself, not by
-      SUBSTRING(village_code, 1, n), and the villages are folded into the regions asked for in
-      Python: PostgreSQL streams the covering index into a GroupAggregate, no hash on a computed
-      key; a view reads the children once per request (the xlsx export asked twice: counties,
-      then townships);
-    - survey.progress._grouped likewise groups by ``village_code`` and folds in Python;
-    - the progress page takes its children counts from the statistics it computes anyway (their
-      ``total``), instead of a second scan of the same children;
-    - the home page's inbox asks progress for the returns' states only: it never shows the
-      record counts it computed;
-    - the progress page no longer counts 疑似重复登记 inline: the figure is loaded on its own
-      (an htmx fragment), timed separately by :func:`measure_function`.
-    """
-    from django.core.signals import request_started
-    from django.db import connection
-    from django.db.models import Count
-
-    from registry.choices import Category
-    from survey import inbox, progress, statistics, views
-
-    per_request = {}
-    progress_rows = progress.progress_by_child_region
-
-    def forget(**kwargs):
-        per_request.clear()
-
-    def per_village(region, reference_date):
-        if summary:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT * FROM {summary} WHERE village_code BETWEEN %s AND %s",
-                    [region.prefix.ljust(12, "0"), region.prefix.ljust(12, "9")],
-                )
-                names = [column.name for column in cursor.description]
-                return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
-        rows = (
-            statistics.Child.objects.in_region(region)
-            .active()
-            .values("village_code")
-            .annotate(**statistics._aggregates(reference_date))
-            .order_by()
-        )
-        return {row.pop("village_code"): row for row in rows}
-
-    def children_statistics(region, regions, reference_date):
-        if not regions:
-            return {None: statistics._empty()}
-        key = (region.pk, reference_date)
-        if key not in per_request:
-            per_request[key] = per_village(region, reference_date)
-        return _fold(per_request[key], regions, statistics._empty)
-
-    def grouped(queryset, length, *fields):
-        totals = Counter()
-        rows = queryset.values("village_code", *fields).annotate(n=Count("id")).order_by()
-        for row in rows:
-            totals[(row["village_code"][:length], *(row[name] for name in fields))] += row["n"]
-        return [
-            {"head": key[0], **dict(zip(fields, key[1:], strict=True)), "n": n} for key, n in totals.items()
-        ]
-
-    def progress_with_statistics(campaign, region, children):
-        stats = children_statistics(region, children, campaign.reference_date)
-        others = {c: m for c, m in progress.RECORD_MODELS.items() if c != Category.CHILD}
-        with mock.patch.object(progress, "RECORD_MODELS", others):
-            rows = progress_rows(campaign, region, children)
-        for row, key in zip(rows, [None, *(child.pk for child in children)], strict=True):
-            if stats[key]["total"]:
-                row.records[Category.CHILD.value] = stats[key]["total"]
-        return rows
-
-    def states_only(campaign, region, children):
-        with mock.patch.object(progress, "RECORD_MODELS", {}):
-            return progress_rows(campaign, region, children)
-
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    saved = options.get("options")
-    options["options"] = "-c jit=off"
-    connection.close()
-    request_started.connect(forget)
-    try:
-        with (
-            mock.patch.object(views, "children_statistics", children_statistics),
-            mock.patch.object(views, "progress_by_child_region", progress_with_statistics),
-            mock.patch.object(views, "duplicate_suspects", lambda region: None),
-            mock.patch.object(inbox, "progress_by_child_region", states_only),
-            mock.patch.object(progress, "_grouped", grouped),
-        ):
-            yield
-    finally:
-        request_started.disconnect(forget)
-        if saved is None:
-            options.pop("options")
-        else:
-            options["options"] = saved
-        connection.close()
-
-
-def measure_function(page, user, function, requests):
-    """Time ``function()`` like :func:`_common.measure` times a page: for what would be loaded
-    on its own (a fragment) and has no URL yet."""
-    import time
-
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-
-    times, counts, slowest_sql, slowest_ms = [], [], "", -1.0
-    for index in range(WARMUP + requests):
-        reset_queries()
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            function()
-            elapsed = (time.perf_counter() - start) * 1000
-        if index < WARMUP:
-            continue
-        times.append(elapsed)
-        counts.append(len(captured.captured_queries))
-        for query in captured.captured_queries:
-            if float(query["time"]) * 1000 > slowest_ms:
-                slowest_sql, slowest_ms = query["sql"], float(query["time"]) * 1000
-    return _common.Measurement(page, user, "（函数）", times, counts, slowest_sql, slowest_ms, TARGET_P95_MS)
-
-
-SUMMARY_TABLE = "bench_village_statistics"
-
-
-@contextlib.contextmanager
-def summary_table(reference_date):
-    """A per-village table of what survey.statistics counts, built for the block and dropped
-    after it: what a production table kept up to date by every write of a child record (one
-    village's aggregate, about a millisecond) would give the city-wide pages to read."""
-    from django.db import connection
-
-    from registry.models import Child
-    from survey.statistics import _aggregates
-
-    rows = Child.objects.active().values("village_code").annotate(**_aggregates(reference_date)).order_by()
-    query, params = rows.query.sql_with_params()
-    with stopwatch(f"试验：建村级汇总表 {SUMMARY_TABLE}"), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {SUMMARY_TABLE} AS {query}", params)
-        cursor.execute(f"ALTER TABLE {SUMMARY_TABLE} ADD PRIMARY KEY (village_code)")
-        cursor.execute(f"ANALYZE {SUMMARY_TABLE}")
-    try:
-        yield SUMMARY_TABLE
-    finally:
-        summary_table_drop()
-
-
-def summary_table_drop():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {SUMMARY_TABLE}")
-
-
-@contextlib.contextmanager
-def proposed_changes(registry_bench, summary=None):
-    """The proposed indexes, created in the bench database for the block and dropped after it,
-    and the proposed code (:func:`_proposed_code`) patched into this process only. No file of
-    the project changes."""
-    from django.db import connection
-
-    from registry.models import Child
-
-    indexes = _proposed_indexes(registry_bench.EXPERIMENT_PREFIX)
-    with stopwatch(f"试验：建 {len(indexes)} 个索引"), connection.schema_editor() as editor:
-        for index in indexes:
-            editor.add_index(Child, index)
-    try:
-        with _proposed_code(summary):
-            yield
-    finally:
-        registry_bench.experiment_indexes_drop()
-
-
-def compare(before, *afters):
-    """p95 and queries of every page, now and after each trial in ``afters`` ((title, results))."""
-    print("\n== 前后对比（p95 ms / 查询数）")
-    headers = ["页面", "用户", "现有 p95"]
-    headers += [f"{title} p95" for title, _ in afters]
-    headers += ["现有查询"] + [f"{title}查询" for title, _ in afters]
-    rows = []
-    for index, b in enumerate(before):
-        after = [results[index] for _, results in afters]
-        rows.append(
-            [b.page, b.user, f"{b.p95:.1f}", *(f"{a.p95:.1f}" for a in after), b.query_counts]
-            + [a.query_counts for a in after]
-        )
-    _common.print_table(headers, rows, right=tuple(range(2, len(headers))))
-
-
 def main():
     args = parse_args()
     url = args.database_url
@@ -544,7 +275,6 @@ def main():
 
     from registry.models import Region
     from survey import demo
-    from survey.statistics import duplicate_suspects
 
     if demo.REFERENCE_DATE != REFERENCE_DATE:
         raise SystemExit(f"survey.demo 的基准日已改为 {demo.REFERENCE_DATE}：请同步 REFERENCE_DATE")
@@ -565,34 +295,11 @@ def main():
         _common.vacuum_analyze("survey_villagereturn", "survey_returnevent")
     print(f"{campaign.name}（基准日 {campaign.reference_date}，截止 {campaign.deadline}）：")
     print(f"  {campaign_summary(campaign)}")
-    summary_table_drop()
-    left = registry_bench.experiment_indexes_drop()
-    if left:
-        print(f"已删除上次中断留下的试验索引：{', '.join(left)}")
     print(f"每页 {args.requests} 次计时请求（另 {WARMUP} 次预热），Django 测试客户端，DEBUG 关闭")
     print(f"本机 {os.cpu_count()} 核，1 分钟平均负载 {os.getloadavg()[0]:.2f}（计时前）")
     rows = pages(campaign, office, officer, reviewer)
     before = run_pages(rows, args.requests)
     passed = report(before, args.children, version, "现有代码")
-    if args.proposed:
-        print("\n== 试验建议的生产改动（索引只建在基准库、代码改动只在本进程内生效，结束后撤销）")
-        with proposed_changes(registry_bench):
-            after = run_pages(rows, args.requests)
-            fragments = [
-                measure_function(
-                    f"{region.name}疑似重复（片段）",
-                    label,
-                    lambda r=region: duplicate_suspects(r),
-                    args.requests,
-                )
-                for region, label in ((office.region, "市民政局"), (officer.region, "县级民政"))
-            ]
-            report(after + fragments, args.children, version, "建议的改动之后")
-        print("\n== 再加村级汇总表（统计表各列按村预先汇总，页面只读汇总表）")
-        with summary_table(campaign.reference_date) as table, proposed_changes(registry_bench, table):
-            summarised = run_pages(rows, args.requests)
-            report(summarised, args.children, version, "建议的改动 + 村级汇总表")
-        compare(before, ("建议后", after), ("加汇总表", summarised))
     return 0 if passed else 1
 
 
