@@ -228,7 +228,7 @@ def high_risk_children(user, limit=10):
 @login_required
 def children_template(request):
     """The children's roster template (xlsx), for those who import rosters."""
-    if not request.user.region_id or not policy.can_import_rosters(request.user, request.user.region):
+    if not policy.import_prefixes(request.user):
         raise Http404
     response = HttpResponse(
         roster_template.children_template(),
