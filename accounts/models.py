@@ -11,10 +11,12 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "督导组成员"
     LIAISON = "liaison", "成员单位联络员"
     SYSADMIN = "sysadmin", "系统管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDIT_ADMIN = "audit_admin", "审计管理员"
 
 
 # The level of region each role is bound to (DESIGN §1). A supervisor is bound to the city
-# and may be assigned counties; a system administrator has no region.
+# and may be assigned counties; the three administrators (三权分立) have no region.
 ROLE_REGION_LEVEL = {
     Role.VILLAGE_CADRE: "village",
     Role.TOWNSHIP_REVIEWER: "township",
@@ -23,7 +25,12 @@ ROLE_REGION_LEVEL = {
     Role.SUPERVISOR: "city",
     Role.LIAISON: "city",
     Role.SYSADMIN: None,
+    Role.SECURITY_ADMIN: None,
+    Role.AUDIT_ADMIN: None,
 }
+
+# The three administrators of 三权分立: nobody holds two of these, none reads personal records.
+ADMIN_ROLES = (Role.SYSADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
 
 
 class OrganisationKind(models.TextChoices):
@@ -83,6 +90,12 @@ class User(AbstractUser):
         Organisation, verbose_name="所在单位", null=True, blank=True, on_delete=models.PROTECT
     )
     phone = models.CharField("联系电话", max_length=20, blank=True)
+    must_change_password = models.BooleanField(
+        "须修改初始密码", default=False, help_text="新建账号或重置密码后，首次登录必须先修改密码。"
+    )
+    session_epoch = models.PositiveIntegerField(
+        "会话代次", default=0, editable=False, help_text="退出或修改密码时加一，使该用户其他会话全部失效。"
+    )
 
     class Meta:
         verbose_name = "用户"
@@ -103,7 +116,7 @@ class User(AbstractUser):
         level = ROLE_REGION_LEVEL[self.role]
         if level is None:
             if self.region_id:
-                raise ValidationError({"region": "系统管理员不绑定管辖区划。"})
+                raise ValidationError({"region": f"{self.get_role_display()}不绑定管辖区划。"})
             return
         if self.region is None:
             raise ValidationError({"region": f"角色“{self.get_role_display()}”必须绑定管辖区划。"})
