@@ -15,7 +15,8 @@ from django.core.management.base import CommandError
 from registry.choices import HistorySource, ParentStatus
 from registry.models import Child
 from registry.records import duplicate_id_message
-from registry.roster import reader
+from registry.roster import pipeline, reader
+from registry.roster.errors import invalid_rows_workbook
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import ImportScope, import_children
 from registry.roster.reader import RosterFileError
@@ -305,3 +306,53 @@ def test_roster_zip_bomb_is_refused_before_parsing(cast, ids, monkeypatch):
 
     assert len(out.getvalue()) < 100_000
     assert str(refused.value) == reader.BOMB.format(limit=1)
+
+
+def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeypatch):
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 2)
+    scope = ImportScope.for_user(cast["county"])
+    calls = []
+
+    import_children(xlsx_bytes(ids), scope=scope, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 6), (4, 6), (6, 6), (6, 6)]
+
+    calls.clear()
+    import_children(
+        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
+    )
+    assert calls == [(n, 12) for n in (2, 4, 6, 8, 10, 12, 12)]
+
+
+def test_roster_invalid_rows_workbook_fixed_and_imported_again(cast, ids):
+    scope = ImportScope.for_user(cast["county"])
+    first = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    book = openpyxl.load_workbook(io.BytesIO(invalid_rows_workbook(first)))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "原行号" and header[-1] == "错误原因"
+    assert header[1:5] == ["序号", "姓名", "性别", "身份证号码"]
+    assert "监护人姓名" in header and "联系电话" in header
+    rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    assert sorted(rows) == [7, 9, 10, 11]
+    column = {name: index for index, name in enumerate(header)}
+    assert rows[7][column["错误原因"]].value == f"第7行 身份证号：{ID_AS_NUMBER}"
+    assert rows[7][column["身份证号码"]].value == ids["b"][:15] + "000"
+    assert rows[7][column["身份证号码"]].number_format == "@"
+    assert rows[10][column["姓名"]].value == "张小明"
+
+    fresh = make_id_number("410922", ids["birth"])
+    rows[7][column["身份证号码"]].value = ids["b"]
+    rows[9][column["父亲状况"]].value = "外出务工"
+    rows[10][column["身份证号码"]].value = fresh
+    for name, value in (("县(区)", "县1"), ("乡镇(街道)", "县1镇1"), ("村（社区）", "县1镇1村1")):
+        rows[11][column[name]].value = value
+    out = io.BytesIO()
+    book.save(out)
+
+    again = import_children(out.getvalue(), scope=scope, commit=True)
+
+    assert again.errors == []
+    assert verdicts(again) == [(2, "new"), (3, "new"), (4, "new"), (5, "new")]
+    assert Child.objects.count() == 6
+    assert Child.objects.get(id_number=fresh).name == "张小明"

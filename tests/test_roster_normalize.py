@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from registry.roster import normalize
-from registry.roster.headers import CHILD_COLUMNS, find_header
+from registry.roster.headers import CHILD_COLUMNS, WOMAN_COLUMNS, find_header
 from registry.roster.normalize import ID_AS_NUMBER, CellError
 
 
@@ -101,4 +101,61 @@ def test_roster_header_variants_and_two_level_header():
     assert list(header.columns.values()) == [
         "序号", "姓名", "身份证号", "村(社区)", "监护人姓名", "与儿童关系", "监护人电话",
         "父亲姓名", "父亲状况",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [(3, 3), (3.0, 3), ("３", 3), ("12个月", 12), (" 2 人", 2), ("", None)]
+)
+def test_roster_count_read_from_numbers_and_text(raw, value):
+    assert normalize.count(raw, "子女数") == value
+
+
+@pytest.mark.parametrize("raw", ["很久", "2.5", 2.5, -1, "三"])
+def test_roster_count_not_understood(raw):
+    with pytest.raises(CellError) as error:
+        normalize.count(raw, "子女数")
+    assert str(error.value).startswith("子女数“")
+
+
+@pytest.mark.parametrize("raw", ["a\x00b", "\x1b[31m", "x\x7f", "\x85", "\u009b"])
+def test_roster_control_characters_refused(raw):
+    with pytest.raises(CellError) as error:
+        normalize.check_control(raw, "姓名")
+    assert str(error.value) == "姓名含有不可见的控制字符，请删除后重新填写"
+
+
+@pytest.mark.parametrize("raw", ["张\n三", "a\tb", "x\r\ny", 12.0, None])
+def test_roster_line_breaks_and_numbers_are_not_control_characters(raw):
+    normalize.check_control(raw, "姓名")
+
+
+def test_roster_overlong_text_names_the_limit():
+    normalize.check_length("张" * 30, 30, "姓名")
+    with pytest.raises(CellError) as error:
+        normalize.check_length("张" * 31, 30, "姓名")
+    assert str(error.value) == "姓名超过30个字的长度上限（现为31个字）"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("独居", "alone"), ("敬老院", "care_facility"), ("与配偶同住", "with_spouse")]
+)
+def test_roster_living_arrangement_short_forms(raw, value):
+    assert normalize.choice("living_arrangement", raw, "居住情况") == value
+
+
+def test_roster_womans_two_level_header_under_husband():
+    rows = [
+        (1, ["留守妇女花名册"]),
+        (2, ["序号", "姓名", "身份证号", "联系电话", "丈夫情况", "", "", ""]),
+        (3, ["", "", "", "", "姓名", "务工地", "外出时间", "联系电话"]),
+    ]
+
+    header = find_header(rows, WOMAN_COLUMNS)
+
+    assert list(header.columns.values()) == [
+        "序号", "姓名", "身份证号", "联系电话", "丈夫姓名", "丈夫务工地", "丈夫外出月数", "丈夫电话",
+    ]  # fmt: skip
+    assert list(header.labels.values()) == [
+        "序号", "姓名", "身份证号", "联系电话", "丈夫姓名", "丈夫务工地", "丈夫外出月数", "丈夫电话",
     ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The children's roster template: header, drop-downs, text columns, instructions — and it imports."""
+"""The roster templates of the three registers: header, drop-downs, text columns, instructions —
+and each, filled in with its own example row, imports."""
 
 from io import BytesIO
 
@@ -6,23 +7,34 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from registry.choices import GuardianshipType
-from registry.models import Child
-from registry.roster.pipeline import ImportScope, import_children
-from registry.roster.template import EXPLANATIONS, TEMPLATE_COLUMNS
+from registry.choices import Category, GuardianshipType, LivingArrangement
+from registry.models import Child, Elder, Woman
+from registry.roster.pipeline import IMPORTERS, ImportScope, import_children
+from registry.roster.template import EXPLANATIONS, TEMPLATE_COLUMNS, TEMPLATES
 from tests.factories import make_id_number, years_ago
 
+SLUGS = {"children": Category.CHILD, "women": Category.WOMAN, "elders": Category.ELDER}
 
-def _download(client, user):
+
+def _download(client, user, kind="children"):
     client.force_login(user)
-    return client.get(reverse("children_template"))
+    return client.get(reverse("record_template", kwargs={"kind": kind}))
 
 
+@pytest.mark.parametrize("kind", SLUGS)
 @pytest.mark.parametrize(
     ("who", "status"), [("county", 200), ("city", 200), ("township", 404), ("cadre_a", 404)]
 )
-def test_template_is_for_those_who_import(client, cast, who, status):
-    assert _download(client, cast[who]).status_code == status
+def test_template_is_for_those_who_import(client, cast, who, status, kind):
+    response = _download(client, cast[who], kind)
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_template_url_is_under_each_register():
+    assert reverse("record_template", kwargs={"kind": "children"}) == "/children/template.xlsx"
+    assert reverse("record_template", kwargs={"kind": "elders"}) == "/elders/template.xlsx"
 
 
 def test_template_has_header_dropdowns_text_columns_and_instructions(client, cast):
@@ -38,6 +50,39 @@ def test_template_has_header_dropdowns_text_columns_and_instructions(client, cas
     assert [
         row[0].value for row in notes.iter_rows(min_row=2, max_row=len(TEMPLATE_COLUMNS) + 1)
     ] == TEMPLATE_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("kind", "sheet_name", "text", "dropdown", "labels"),
+    [
+        ("women", "留守妇女", ["身份证号", "村代码", "联系电话", "丈夫电话"], "性别", ["男", "女"]),
+        (
+            "elders",
+            "留守老人",
+            ["身份证号", "村代码", "联系电话", "照料人电话"],
+            "居住情况",
+            LivingArrangement.labels,
+        ),
+    ],
+)
+def test_women_and_elders_templates(client, cast, kind, sheet_name, text, dropdown, labels):
+    spec = TEMPLATES[SLUGS[kind]]
+    response = _download(client, cast["county"], kind)
+    assert sheet_name in response["Content-Disposition"] or "%" in response["Content-Disposition"]
+    wb = load_workbook(BytesIO(response.content))
+    sheet, notes = wb[sheet_name], wb["填写说明"]
+    header = [c.value for c in sheet[1]]
+    assert header == spec.columns
+    column = {name: index for index, name in enumerate(header, start=1)}
+    for name in text:
+        assert sheet.cell(2, column[name]).number_format == "@", name
+    assert sheet.cell(2, column["姓名"]).number_format == "General"
+    lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
+    assert lists[f"{sheet.cell(2, column[dropdown]).column_letter}2"] == '"' + ",".join(labels) + '"'
+    described = {row[0].value: row for row in notes.iter_rows(min_row=2, max_row=len(header) + 1)}
+    assert list(described) == header
+    assert described[dropdown][2].value == "、".join(labels)
+    assert all(described[name][3].value is not None for name in ("姓名", "身份证号", "子女数"))
 
 
 def test_the_filled_template_imports(client, cast, tree):
@@ -59,3 +104,27 @@ def test_the_filled_template_imports(client, cast, tree):
     assert result.errors == []
     child = Child.objects.get()
     assert (child.name, child.village.code, child.guardian_assessment) == ("张小明", "410922100201", "good")
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "age", "sex"), [("women", Woman, 35, "female"), ("elders", Elder, 70, "male")]
+)
+def test_the_filled_women_and_elders_templates_import(client, cast, tree, kind, model, age, sex):
+    category = SLUGS[kind]
+    spec = TEMPLATES[category]
+    wb = load_workbook(BytesIO(_download(client, cast["county"], kind).content))
+    sheet = wb.worksheets[0]
+    example = {name: spec.explanations[name][1] for name in spec.columns}
+    number = make_id_number("410922", years_ago(age, days=40), sex=sex)
+    example.update({"身份证号": number, "村代码": "410922100201", "出生日期": ""})
+    for index, name in enumerate(spec.columns, start=1):
+        sheet.cell(2, index, example[name])
+    buffer = BytesIO()
+    wb.save(buffer)
+
+    result = IMPORTERS[category](buffer.getvalue(), scope=ImportScope.for_user(cast["county"]), commit=True)
+
+    assert result.errors == []
+    record = model.objects.get()
+    assert (record.name, record.id_number, record.village.code) == (example["姓名"], number, "410922100201")
+    assert record.phone == "13912345678"

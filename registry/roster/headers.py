@@ -26,11 +26,33 @@ CHILD_EXTRA_COLUMNS = [
     "就学情况", "是否寄宿", "监护评估", "监护人身份证号", "父亲身份证号", "父亲电话",
     "母亲身份证号", "母亲电话", "户籍所在地", "现居住地",
 ]  # fmt: skip
+# Women's and elders' columns (issue 5: "likewise from their models"), in template order,
+# then the optional extras their entry forms also know.
+WOMAN_COLUMNS = [
+    "序号", "姓名", "性别", "身份证号", "出生日期", "县(区)", "乡镇(街道)", "村(社区)", "村代码", "民族",
+    "联系电话", "健康状况", "丈夫姓名", "丈夫务工地", "丈夫外出月数", "丈夫电话", "子女数",
+    "未成年子女数", "备注",
+]  # fmt: skip
+ELDER_COLUMNS = [
+    "序号", "姓名", "性别", "身份证号", "出生日期", "县(区)", "乡镇(街道)", "村(社区)", "村代码", "民族",
+    "联系电话", "健康状况", "居住情况", "子女数", "外出子女数", "子女外出最短月数", "照料人姓名",
+    "照料人电话", "收入来源", "备注",
+]  # fmt: skip
+PERSON_EXTRA_COLUMNS = ["户籍所在地", "现居住地", "残疾类别", "残疾等级", "所患疾病", "主要需求"]
 
 # Variants seen in village files → canonical name (compared after :func:`clean_header`).
 _ALIASES = {
     "序号": ["序号", "编号", "序"],
-    "姓名": ["姓名", "儿童姓名", "留守儿童姓名", "学生姓名"],
+    "姓名": [
+        "姓名",
+        "儿童姓名",
+        "留守儿童姓名",
+        "学生姓名",
+        "妇女姓名",
+        "留守妇女姓名",
+        "老人姓名",
+        "留守老人姓名",
+    ],
     "性别": ["性别"],
     "身份证号": [
         "身份证号",
@@ -71,10 +93,36 @@ _ALIASES = {
     "母亲电话": ["母亲电话", "母亲联系电话", "母亲手机"],
     "户籍所在地": ["户籍所在地", "户籍地", "户籍地址"],
     "现居住地": ["现居住地", "现住址", "居住地址", "家庭住址"],
+    # Women and elders: their own phone, husband, children, care.
+    "联系电话": ["联系电话", "本人电话", "本人联系电话", "手机号码", "手机号", "电话", "联系方式"],
+    "丈夫姓名": ["丈夫姓名", "配偶姓名"],
+    "丈夫务工地": ["丈夫务工地", "丈夫务工地点", "丈夫外出务工地", "配偶务工地"],
+    "丈夫外出月数": ["丈夫外出月数", "丈夫外出时间", "外出月数", "外出时长(月)", "外出时间(月)"],
+    "丈夫电话": ["丈夫电话", "丈夫联系电话", "丈夫手机", "配偶电话"],
+    "子女数": ["子女数", "子女数量", "子女人数", "子女个数"],
+    "未成年子女数": ["未成年子女数", "未成年子女人数", "未成年子女"],
+    "居住情况": ["居住情况", "居住状况", "居住方式", "生活居住情况"],
+    "外出子女数": ["外出子女数", "外出子女人数", "外出务工子女数"],
+    "子女外出最短月数": ["子女外出最短月数", "子女外出月数", "子女外出时间", "外出月数(最短)"],
+    "照料人姓名": ["照料人姓名", "照料人", "照顾人", "照料人员"],
+    "照料人电话": ["照料人电话", "照料人联系电话", "照顾人电话"],
+    "收入来源": ["收入来源", "主要收入来源", "经济来源", "生活来源"],
+    "残疾类别": ["残疾类别", "残疾类型"],
+    "残疾等级": ["残疾等级"],
+    "所患疾病": ["所患疾病", "疾病名称", "患病情况"],
+    "主要需求": ["主要需求", "需求", "帮扶需求"],
 }
 
 # Group labels of a two-level header → the prefix their sub-columns take.
-_GROUPS = {"监护人": "监护人", "监护": "监护人", "父亲": "父亲", "母亲": "母亲"}
+_GROUPS = {
+    "监护人": "监护人",
+    "监护": "监护人",
+    "父亲": "父亲",
+    "母亲": "母亲",
+    "丈夫": "丈夫",
+    "配偶": "丈夫",
+    "照料人": "照料人",
+}
 # Sub-column names under a group → the generic part of the canonical name.
 _SUB = {
     "姓名": "姓名",
@@ -95,6 +143,8 @@ _SUB = {
     "务工地点": "务工地",
     "外出务工地": "务工地",
     "务工地址": "务工地",
+    "外出月数": "外出月数",
+    "外出时间": "外出月数",
 }
 
 
@@ -134,6 +184,7 @@ class Header:
     row_number: int  # the (lower) header row's spreadsheet number
     index: int  # its position in the sheet's rows; data start after it
     columns: dict  # column index → canonical name
+    labels: dict = None  # column index → the header text as the file has it (or the canonical name)
 
 
 def _single(cells, table):
@@ -167,12 +218,23 @@ def find_header(rows, columns):
     best, best_score = None, MIN_HEADER_COLUMNS - 1
     previous = None
     for index, (row_number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        candidates = [_single(cells, table)]
+        candidates = [(_single(cells, table), [cells])]
         if previous is not None and any(_group_of(c) for c in previous):
-            candidates.append(_two_level(previous, cells, table))
-        for found in candidates:
+            candidates.append((_two_level(previous, cells, table), [cells, previous]))
+        for found, source in candidates:
             score = len(set(found.values()))
             if score > best_score:
-                best, best_score = Header(row_number=row_number, index=index, columns=found), score
+                labels = {j: _label(j, name, source, table) for j, name in found.items()}
+                best = Header(row_number=row_number, index=index, columns=found, labels=labels)
+                best_score = score
         previous = cells
     return best
+
+
+def _label(j, name, source, table):
+    """Column ``j``'s header text as the file has it, if that text alone names the column
+    (so a workbook written with it imports again); else the canonical ``name``."""
+    for cells in source:
+        if j < len(cells) and table.get(clean_header(cells[j])) == name:
+            return " ".join(str(cells[j]).split())
+    return name

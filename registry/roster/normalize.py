@@ -15,14 +15,20 @@ from registry.choices import (
     GuardianRelation,
     GuardianshipType,
     HealthStatus,
+    LivingArrangement,
     ParentStatus,
     Schooling,
     Sex,
 )
 
+CONTROL_CHARACTERS = "{column}含有不可见的控制字符，请删除后重新填写"
+TOO_LONG = "{column}超过{limit}个字的长度上限（现为{length}个字）"
 ID_AS_NUMBER = "身份证号被 Excel 存成了数字，后几位已丢失，无法恢复：请把该列设为文本后重新填写"
 
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# C0 and C1 control characters and DEL. Tab, line feed and carriage return are whitespace (an
+# Alt+Enter line break inside an Excel cell) and are collapsed to a space like any other.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SCIENTIFIC = re.compile(r"\d+(\.\d+)?E\+?\d+")
 _TEXT_DATE = re.compile(
     r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?(\s+\d{1,2}:\d{2}(:\d{2})?)?"
@@ -42,6 +48,43 @@ def _number_text(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def check_control(value, column):
+    """Refuse a text cell that carries control characters (pasted from other systems, or a
+    crafted file): they are invisible on screen and break exports and other programs."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise CellError(CONTROL_CHARACTERS.format(column=column))
+
+
+def check_length(value, limit, column):
+    """Refuse a cleaned text longer than the model field's ``max_length``."""
+    if limit and isinstance(value, str) and len(value) > limit:
+        raise CellError(TOO_LONG.format(column=column, limit=limit, length=len(value)))
+
+
+_COUNT = re.compile(r"(\d+)\s*(个月|月|人|个|名|位|岁)?")
+
+
+def count(value, label):
+    """A whole number (months, children): 3, 3.0, "３", "3个月"; None if blank."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise CellError(f"{label}“{text(value)}”无法识别，请填写数字")
+    if isinstance(value, float | int):
+        if value == int(value) and value >= 0:
+            return int(value)
+        raise CellError(f"{label}“{_number_text(value)}”无法识别，请填写整数")
+    raw = name(value)
+    if not raw:
+        return None
+    if raw.endswith(".0") and raw[:-2].isdigit():
+        raw = raw[:-2]
+    match = _COUNT.fullmatch(raw)
+    if match is None:
+        raise CellError(f"{label}“{raw}”无法识别，请填写数字")
+    return int(match[1])
 
 
 def text(value):
@@ -207,6 +250,16 @@ CHOICES = {
         },
     ),
 }
+CHOICES["living_arrangement"] = _table(
+    LivingArrangement,
+    {
+        LivingArrangement.ALONE: ["独自居住", "一人居住", "单独居住", "独居老人"],
+        LivingArrangement.WITH_SPOUSE: ["与配偶", "与配偶居住", "夫妻同住", "与老伴同住", "老两口"],
+        LivingArrangement.WITH_GRANDCHILDREN: ["与孙辈", "与孙子女同住", "隔代同住", "带孙辈"],
+        LivingArrangement.WITH_RELATIVES: ["与亲属同住", "与其他亲属", "亲属照料"],
+        LivingArrangement.CARE_FACILITY: ["养老机构", "敬老院", "养老院", "幸福院", "入住敬老院"],
+    },
+)
 CHOICES["mother_status"] = CHOICES["father_status"]
 _LABELS = {
     "sex": Sex,
@@ -217,6 +270,7 @@ _LABELS = {
     "health": HealthStatus,
     "schooling": Schooling,
     "guardian_assessment": GuardianAssessment,
+    "living_arrangement": LivingArrangement,
 }
 
 

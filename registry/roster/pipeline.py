@@ -1,26 +1,41 @@
-"""One pipeline for every door onto the import (command, upload page, admin): read, find the
-header, normalise, validate each row with the entry form, preview, commit in one transaction.
+"""One pipeline for every door onto the import (command, upload page, background job, admin):
+read, find the header, normalise, validate each row with the entry form, preview, commit in
+one transaction — for children, women and elders alike, each described by a :class:`KindSpec`.
 
-A row is judged by ``ChildForm`` exactly as a typed entry would be, so every rule exists once.
-An ID number already registered inside the importer's scope makes the row an update of that
-record (the record is the form's instance); outside it, the form's own duplicate check
-refuses the row and names where the person is registered.
+A row is judged by the kind's entry form (``ChildForm``, ``WomanForm``, ``ElderForm``) exactly
+as a typed entry would be, so every rule exists once. An ID number already registered inside
+the importer's scope makes the row an update of that record (the record is the form's
+instance); outside it, the form's own duplicate check refuses the row and names where the
+person is registered.
+
+``IMPORTERS[kind](content, *, scope, commit=False, skip_invalid=False, progress=None)``:
+``progress(done, total)`` is called every :data:`PROGRESS_EVERY` rows and once at the end.
+``total`` is the number of data rows for a preview; with ``commit`` the write's rows count
+after the preview's, so ``total`` is twice the rows and ``done`` climbs once from 0 to it.
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 
 from accounts import policy
-from registry import records
+from registry import records, rules
 from registry.choices import Category, GuardianAssessment, GuardianshipType, HistorySource, RecordStatus
-from registry.forms import ChildForm
-from registry.models import Child, Region, RegionLevel
+from registry.forms import ChildForm, ElderForm, WomanForm
+from registry.models import Child, Elder, Region, RegionLevel, Woman
 from registry.records import reference_date
 from registry.roster import normalize
-from registry.roster.headers import CHILD_COLUMNS, CHILD_EXTRA_COLUMNS, find_header
+from registry.roster.headers import (
+    CHILD_COLUMNS,
+    CHILD_EXTRA_COLUMNS,
+    ELDER_COLUMNS,
+    PERSON_EXTRA_COLUMNS,
+    WOMAN_COLUMNS,
+    find_header,
+)
 from registry.roster.normalize import CellError
 from registry.roster.reader import RosterFileError, read_roster
 
@@ -28,6 +43,7 @@ NO_HEADER = "没有找到表头：请确认表头行包含“姓名”“身份�
 NOT_ALLOWED = "该账号无权导入花名册：只有县级民政和市民政局的账号可以导入。"
 MISSING_COLUMN = "缺少“{column}”列"
 WHOLE_ROW = "整行"
+PROGRESS_EVERY = 200
 
 
 class Verdict:
@@ -77,6 +93,7 @@ class RowResult:
     errors: list = field(default_factory=list)
     data: dict = None
     record: object = None
+    values: dict = field(default_factory=dict)  # canonical column → the raw cell as read
 
 
 @dataclass
@@ -84,6 +101,9 @@ class ImportResult:
     rows: list = field(default_factory=list)
     committed: bool = False
     refused: bool = False
+    kind: str = Category.CHILD
+    columns: list = field(default_factory=list)  # [(canonical column, header text as found)]
+    tracker: object = field(default=None, repr=False)
 
     def count(self, verdict):
         return sum(1 for row in self.rows if row.verdict == verdict)
@@ -91,6 +111,10 @@ class ImportResult:
     @property
     def errors(self):
         return [error for row in self.rows for error in row.errors]
+
+    @property
+    def invalid_rows(self):
+        return [row for row in self.rows if row.verdict == Verdict.INVALID]
 
     def summary(self):
         """The JSON contract of ``import_roster --json`` (issue 5)."""
@@ -109,18 +133,29 @@ class ImportResult:
         }
 
 
-# --- children ------------------------------------------------------------------------------
+# --- the kinds -----------------------------------------------------------------------------
 
-# canonical column → (form field, cleaner). Place columns are resolved separately.
-CHILD_FIELDS = {
+# Columns every kind shares: canonical column → (form field, cleaner). Place columns are
+# resolved separately (:class:`VillageIndex`).
+PERSON_FIELDS = {
     "姓名": ("name", normalize.name),
     "性别": ("sex", normalize.choice),
     "身份证号": ("id_number", normalize.id_number),
     "出生日期": ("birth_date", normalize.date),
     "民族": ("ethnicity", normalize.name),
+    "健康状况": ("health", normalize.choice),
+    "备注": ("note", normalize.text),
+    "户籍所在地": ("hukou_address", normalize.text),
+    "现居住地": ("current_address", normalize.text),
+    "残疾类别": ("disability_type", normalize.text),
+    "残疾等级": ("disability_grade", normalize.name),
+    "所患疾病": ("illness", normalize.text),
+    "主要需求": ("needs", normalize.text),
+}
+CHILD_FIELDS = {
+    **PERSON_FIELDS,
     "就读学校": ("school_name", normalize.text),
     "年级": ("grade", normalize.name),
-    "健康状况": ("health", normalize.choice),
     "监护类型": ("guardianship_type", normalize.choice),
     "监护人姓名": ("guardian_name", normalize.name),
     "与儿童关系": ("guardian_relation", normalize.choice),
@@ -131,7 +166,6 @@ CHILD_FIELDS = {
     "母亲姓名": ("mother_name", normalize.name),
     "母亲状况": ("mother_status", normalize.choice),
     "母亲务工地": ("mother_work_place", normalize.text),
-    "备注": ("note", normalize.text),
     "就学情况": ("schooling", normalize.choice),
     "是否寄宿": ("boarding", normalize.boolean),
     "监护评估": ("guardian_assessment", normalize.choice),
@@ -140,20 +174,102 @@ CHILD_FIELDS = {
     "父亲电话": ("father_phone", normalize.phone),
     "母亲身份证号": ("mother_id_number", normalize.text),
     "母亲电话": ("mother_phone", normalize.phone),
-    "户籍所在地": ("hukou_address", normalize.text),
-    "现居住地": ("current_address", normalize.text),
+}
+WOMAN_FIELDS = {
+    **PERSON_FIELDS,
+    "联系电话": ("phone", normalize.phone),
+    "丈夫姓名": ("husband_name", normalize.name),
+    "丈夫务工地": ("husband_work_place", normalize.text),
+    "丈夫外出月数": ("husband_months_away", normalize.count),
+    "丈夫电话": ("husband_phone", normalize.phone),
+    "子女数": ("children_count", normalize.count),
+    "未成年子女数": ("minor_children_count", normalize.count),
+}
+ELDER_FIELDS = {
+    **PERSON_FIELDS,
+    "联系电话": ("phone", normalize.phone),
+    "居住情况": ("living_arrangement", normalize.choice),
+    "子女数": ("children_count", normalize.count),
+    "外出子女数": ("children_away_count", normalize.count),
+    "子女外出最短月数": ("min_months_away", normalize.count),
+    "照料人姓名": ("caregiver_name", normalize.name),
+    "照料人电话": ("caregiver_phone", normalize.phone),
+    "收入来源": ("income_sources", normalize.text),
 }
 PLACE_COLUMNS = ("县(区)", "乡镇(街道)", "村(社区)", "村代码")
 REQUIRED_COLUMNS = ("姓名", "身份证号")
+# Cleaners that are told the column's name (for their messages).
+_LABELLED = (normalize.boolean, normalize.date, normalize.count)
 
 
-def _clean_cell(column, value):
-    field_name, cleaner = CHILD_FIELDS[column]
-    if cleaner in (normalize.choice,):
-        return cleaner(field_name, value, column)
-    if cleaner in (normalize.boolean, normalize.date):
-        return cleaner(value, column)
-    return cleaner(value)
+def _prepare_child(data, cleaned, record):
+    """What a child's roster leaves implicit: 就学情况 from 年级/学校, and a new record's 监护评估."""
+    if not cleaned.get("就学情况"):
+        inferred = normalize.schooling_from(cleaned.get("年级"), cleaned.get("就读学校"))
+        if inferred:
+            data["schooling"] = inferred
+    if record is None and "监护评估" not in cleaned:
+        none = data.get("guardianship_type") == GuardianshipType.NONE
+        data["guardian_assessment"] = GuardianAssessment.NONE if none else GuardianAssessment.FAIR
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What differs between the rosters of children, women and elders."""
+
+    category: str
+    model: type
+    form: type
+    columns: list  # the canonical columns of its header (template order first)
+    fields: dict  # canonical column → (form field, cleaner)
+    prepare: object = None  # (data, cleaned, record) → fills what the roster leaves implicit
+
+    @property
+    def header_columns(self):
+        return [c for c in self.columns if c in self.fields or c in PLACE_COLUMNS or c == "序号"]
+
+    def max_length(self, field_name):
+        model_field = self.model._meta.get_field(field_name)
+        if isinstance(model_field, models.CharField) and not model_field.choices:
+            return model_field.max_length
+        return None
+
+
+SPECS = {
+    Category.CHILD: KindSpec(
+        Category.CHILD,
+        Child,
+        ChildForm,
+        [*CHILD_COLUMNS, *CHILD_EXTRA_COLUMNS, *PERSON_EXTRA_COLUMNS[2:]],
+        CHILD_FIELDS,
+        _prepare_child,
+    ),
+    Category.WOMAN: KindSpec(
+        Category.WOMAN, Woman, WomanForm, [*WOMAN_COLUMNS, *PERSON_EXTRA_COLUMNS], WOMAN_FIELDS
+    ),
+    Category.ELDER: KindSpec(
+        Category.ELDER, Elder, ElderForm, [*ELDER_COLUMNS, *PERSON_EXTRA_COLUMNS], ELDER_FIELDS
+    ),
+}
+
+
+def _clean_cell(spec, column, value):
+    """The cell's value for the form, or CellError: control characters and over-long text are
+    refused here, per field, before the form sees them."""
+    normalize.check_control(value, column)
+    field_name, cleaner = spec.fields[column]
+    if cleaner is normalize.choice:
+        cleaned = cleaner(field_name, value, column)
+    elif cleaner in _LABELLED:
+        cleaned = cleaner(value, column)
+    else:
+        cleaned = cleaner(value)
+    if isinstance(cleaned, str):
+        measured = cleaned
+        if field_name in spec.form.other_id_fields:
+            measured = rules.normalize_id_number(cleaned)
+        normalize.check_length(measured, spec.max_length(field_name), column)
+    return cleaned
 
 
 class VillageIndex:
@@ -203,10 +319,10 @@ class VillageIndex:
         return matches[0], None
 
 
-def _defaults(form_fields):
+def _defaults(model, form_fields):
     data = {}
     for name in form_fields:
-        model_field = Child._meta.get_field(name)
+        model_field = model._meta.get_field(name)
         if model_field.has_default():
             data[name] = model_field.get_default()
     return data
@@ -231,12 +347,30 @@ def _find_sheet_header(sheets, columns):
     raise RosterFileError(NO_HEADER)
 
 
-def preview_children(content, scope):
-    """Judge every row of the roster in ``content`` without writing anything."""
+class _Progress:
+    """Calls ``progress(done, total)`` every :data:`PROGRESS_EVERY` rows (and when told to)."""
+
+    def __init__(self, callback, total):
+        self.callback, self.total, self.done = callback, total, 0
+
+    def step(self):
+        self.done += 1
+        if self.callback and self.done % PROGRESS_EVERY == 0:
+            self.callback(self.done, self.total)
+
+    def report(self):
+        if self.callback:
+            self.callback(self.done, self.total)
+
+
+def preview(kind, content, scope, *, progress=None, phases=1):
+    """Judge every row of the ``kind`` roster in ``content`` without writing anything."""
+    spec = SPECS[kind]
     sheets = read_roster(content)
-    sheet, header = _find_sheet_header(sheets, CHILD_COLUMNS + CHILD_EXTRA_COLUMNS)
+    sheet, header = _find_sheet_header(sheets, spec.header_columns)
     present = set(header.columns.values())
     parsed = _parse_rows(sheet.rows, header)
+    tracker = _Progress(progress, len(parsed) * phases)
 
     ids = []
     for _, values in parsed:
@@ -246,21 +380,26 @@ def preview_children(content, scope):
             pass
     existing = {
         r.id_number: r
-        for r in Child.objects.in_prefixes(scope.prefixes).filter(id_number__in=ids).select_related("village")
+        for r in spec.model.objects.in_prefixes(scope.prefixes)
+        .filter(id_number__in=ids)
+        .select_related("village")
     }
     villages = VillageIndex(scope)
     village_choices = scope.villages()
     on = reference_date()
-    form_fields = list(ChildForm.base_fields)
+    form_fields = list(spec.form.base_fields)
     model_fields = [name for name in form_fields if name != "version"]
-    labels = {name: ChildForm.base_fields[name].label for name in model_fields}
-    column_of = {field_name: column for column, (field_name, _) in CHILD_FIELDS.items() if column in present}
+    labels = {name: spec.form.base_fields[name].label for name in model_fields}
+    column_of = {field_name: column for column, (field_name, _) in spec.fields.items() if column in present}
     column_of["village"] = "村代码" if "村代码" in present else "村(社区)"
 
-    result = ImportResult()
+    result = ImportResult(
+        kind=kind, columns=[(column, header.labels[j]) for j, column in sorted(header.columns.items())]
+    )
     first_row_of = {}
     for row_number, values in parsed:
-        row = RowResult(row=row_number)
+        tracker.step()
+        row = RowResult(row=row_number, values=values)
         result.rows.append(row)
 
         def error(column, message, row=row):
@@ -268,9 +407,9 @@ def preview_children(content, scope):
 
         cleaned = {}
         for column, raw in values.items():
-            if column in CHILD_FIELDS:
+            if column in spec.fields:
                 try:
-                    cleaned[column] = _clean_cell(column, raw)
+                    cleaned[column] = _clean_cell(spec, column, raw)
                 except CellError as exc:
                     error(column, str(exc))
         number = cleaned.get("身份证号", "")
@@ -281,12 +420,22 @@ def preview_children(content, scope):
         if number:
             first_row_of[number] = row_number
 
-        place = {c: normalize.name(values.get(c)) for c in PLACE_COLUMNS}
-        village, message = villages.resolve(
-            place["县(区)"], place["乡镇(街道)"], place["村(社区)"], place["村代码"]
-        )
-        if message:
-            error(column_of["village"], message)
+        place = {}
+        for column in PLACE_COLUMNS:
+            try:
+                normalize.check_control(values.get(column), column)
+                place[column] = normalize.name(values.get(column))
+            except CellError as exc:
+                error(column, str(exc))
+                place[column] = ""
+        if not any(e.column in PLACE_COLUMNS for e in row.errors):
+            village, message = villages.resolve(
+                place["县(区)"], place["乡镇(街道)"], place["村(社区)"], place["村代码"]
+            )
+            if message:
+                error(column_of["village"], message)
+        else:
+            village = None
 
         record = existing.get(number)
         if record is not None and record.status != RecordStatus.ACTIVE:
@@ -295,24 +444,20 @@ def preview_children(content, scope):
             base = model_to_dict(record, fields=model_fields)
             stored = {name: getattr(record, name) for name in model_fields}
         else:
-            base, stored = _defaults(model_fields), None
+            base, stored = _defaults(spec.model, model_fields), None
         data = dict(base)
         for column, value in cleaned.items():
-            field_name = CHILD_FIELDS[column][0]
-            if value in ("", None) and Child._meta.get_field(field_name).has_default():
-                value = Child._meta.get_field(field_name).get_default()
+            field_name = spec.fields[column][0]
+            model_field = spec.model._meta.get_field(field_name)
+            if value in ("", None) and model_field.has_default():
+                value = model_field.get_default()
             data[field_name] = value
-        if not cleaned.get("就学情况"):
-            inferred = normalize.schooling_from(cleaned.get("年级"), cleaned.get("就读学校"))
-            if inferred:
-                data["schooling"] = inferred
-        if record is None and "监护评估" not in cleaned:
-            none = data.get("guardianship_type") == GuardianshipType.NONE
-            data["guardian_assessment"] = GuardianAssessment.NONE if none else GuardianAssessment.FAIR
+        if spec.prepare:
+            spec.prepare(data, cleaned, record)
         data["village"] = village.pk if village else None
         data["version"] = record.version if record else None
 
-        form = ChildForm(data, instance=record, user=scope.user, villages=village_choices, on=on)
+        form = spec.form(data, instance=record, user=scope.user, villages=village_choices, on=on)
         if not form.is_valid():
             reported = {e.column for e in row.errors}
             for field_name, messages in form.errors.items():
@@ -339,41 +484,51 @@ def preview_children(content, scope):
             row.verdict = Verdict.UNCHANGED
         else:
             row.verdict = Verdict.UPDATED
+    if phases == 1:
+        tracker.report()
+    result.tracker = tracker
     return result
 
 
-def import_children(content, *, scope, commit=False, skip_invalid=False):
-    """Preview the roster in ``content``; with ``commit``, write it in one transaction.
+def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, progress=None):
+    """Preview the ``kind`` roster in ``content``; with ``commit``, write it in one transaction.
 
-    Side effects (with ``commit`` only): creates and updates Child records through
+    Side effects (with ``commit`` only): creates and updates records through
     records.record_create / record_update with source 导入, so ID claims, derived fields and
     history are exactly those of a typed entry. Without ``skip_invalid`` any invalid row
     refuses the whole file; a service refusal of any row rolls back everything written.
+    ``progress``: see the module's docstring.
     """
     if not commit:
-        return preview_children(content, scope)
+        return preview(kind, content, scope, progress=progress)
     with transaction.atomic():
-        result = preview_children(content, scope)
+        result = preview(kind, content, scope, progress=progress, phases=2)
+        tracker = result.tracker
         if result.count(Verdict.INVALID) and not skip_invalid:
             result.refused = True
+            tracker.done = tracker.total
+            tracker.report()
             return result
         try:
             with transaction.atomic():
-                _write(result, scope.user)
+                _write(result, scope.user, SPECS[kind].model, tracker)
         except ValidationError:
             result.refused = True
             return result
+        finally:
+            tracker.report()
         result.committed = True
     return result
 
 
-def _write(result, user):
+def _write(result, user, model, tracker):
     failed = None
     for row in result.rows:
+        tracker.step()
         try:
             if row.verdict == Verdict.NEW:
                 row.record = records.record_create(
-                    model=Child, user=user, data=row.data, source=HistorySource.IMPORT
+                    model=model, user=user, data=row.data, source=HistorySource.IMPORT
                 )
             elif row.verdict == Verdict.UPDATED:
                 row.record = records.record_update(
@@ -392,4 +547,12 @@ def _write(result, user):
         raise failed
 
 
-IMPORTERS = {Category.CHILD: import_children}
+def preview_children(content, scope):
+    return preview(Category.CHILD, content, scope)
+
+
+import_children = partial(import_roster, Category.CHILD)
+import_women = partial(import_roster, Category.WOMAN)
+import_elders = partial(import_roster, Category.ELDER)
+
+IMPORTERS = {Category.CHILD: import_children, Category.WOMAN: import_women, Category.ELDER: import_elders}

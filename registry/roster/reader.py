@@ -1,7 +1,9 @@
 """Read a roster file whatever it is called: the format is decided by its first bytes.
 
-- ``.xlsx`` (a zip): refused if it is a macro workbook or would unpack to more than
-  :data:`MAX_UNCOMPRESSED_BYTES` (a zip bomb), then read with python-calamine;
+- ``.xlsx`` (a zip): refused if it is a macro workbook, would unpack to more than
+  :data:`MAX_UNCOMPRESSED_BYTES` (a zip bomb) or carries a DTD / entity declaration in any
+  XML part (billion laughs, external entities: checked with defusedxml), then read with
+  python-calamine;
 - legacy ``.xls`` (OLE2 compound file): python-calamine;
 - anything else is taken as CSV text in UTF-8 (with or without BOM) or GBK/GB18030.
 
@@ -14,6 +16,8 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeElementTree
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 # Limits of what an upload or command may hand us (settings-like: change here, not inline).
@@ -24,6 +28,7 @@ MAX_ROWS = 200_000
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 MACRO_CONTENT_TYPE = "macroEnabled"
+XML_PARTS = (".xml", ".rels", ".vml")
 
 TOO_BIG = "文件过大（超过{limit}MB），请拆分后分批导入。"
 MACRO = "这是启用宏的工作簿（.xlsm），为安全起见不能导入：请在 Excel/WPS 中“另存为” .xlsx 格式后再导入。"
@@ -31,6 +36,7 @@ BOMB = "文件解压后过大（超过{limit}MB），可能已损坏或不是正
 NOT_SPREADSHEET = "无法识别的文件：请上传 Excel（.xlsx、.xls）或 CSV 文件。"
 UNREADABLE = "文件已损坏或无法读取，请用 Excel/WPS 打开后重新保存再导入。"
 ENCODING = "CSV 文件的字符编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 Excel 文件。"
+UNSAFE_XML = "文件包含不安全的 XML 内容（实体声明），已拒绝导入。"
 TOO_MANY_ROWS = "文件行数超过{limit}行，请拆分后分批导入。"
 
 
@@ -57,7 +63,12 @@ def read_roster(content):
 
 
 def _check_xlsx_archive(content):
-    """Refuse a macro workbook and a zip bomb before any XML of it is parsed."""
+    """Refuse a macro workbook, a zip bomb and XML with a DTD before python-calamine reads it.
+
+    OOXML never has a DTD, so a DOCTYPE or ENTITY in any part is an attack (entity expansion,
+    external entities): every XML part's prolog is parsed with defusedxml up to its root
+    element, and [Content_Types].xml and xl/workbook.xml in full.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:
@@ -72,6 +83,23 @@ def _check_xlsx_archive(content):
         content_types = archive.read("[Content_Types].xml")
         if MACRO_CONTENT_TYPE.encode() in content_types or "xl/vbaProject.bin" in names:
             raise RosterFileError(MACRO)
+        try:
+            for name in ("[Content_Types].xml", "xl/workbook.xml"):
+                SafeElementTree.fromstring(archive.read(name), forbid_dtd=True)
+            for info in infos:
+                if info.filename.lower().endswith(XML_PARTS):
+                    _check_prolog(archive, info)
+        except DefusedXmlException:
+            raise RosterFileError(UNSAFE_XML) from None
+        except (SafeElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError):
+            raise RosterFileError(UNREADABLE) from None
+
+
+def _check_prolog(archive, info):
+    """Parse ``info``'s part up to its root element: a DTD, if any, comes before it."""
+    with archive.open(info) as part:
+        for _ in SafeElementTree.iterparse(part, events=("start",), forbid_dtd=True):
+            return
 
 
 def _read_workbook(content):

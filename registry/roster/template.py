@@ -1,6 +1,8 @@
-"""The children's roster template: the canonical header, a drop-down list on every choice
-column, ID/phone/code columns stored as text, and an instructions sheet with an example row."""
+"""The roster templates of children, women and elders: the canonical header, a drop-down list
+on every choice column, ID/phone/code columns stored as text, and an instructions sheet with
+the meaning of each column, its allowed values and an example row."""
 
+from dataclasses import dataclass
 from io import BytesIO
 
 from openpyxl import Workbook
@@ -9,19 +11,22 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from registry.choices import (
+    Category,
     GuardianAssessment,
     GuardianRelation,
     GuardianshipType,
     HealthStatus,
+    LivingArrangement,
     ParentStatus,
     Schooling,
     Sex,
 )
-from registry.roster.headers import CHILD_COLUMNS
+from registry.roster.errors import is_text_column
+from registry.roster.headers import CHILD_COLUMNS, ELDER_COLUMNS, WOMAN_COLUMNS
 
 # The canonical columns, then the form's assessment and schooling so that nothing is guessed.
 TEMPLATE_COLUMNS = [*CHILD_COLUMNS[:-1], "就学情况", "是否寄宿", "监护评估", CHILD_COLUMNS[-1]]
-TEXT_COLUMNS = ("身份证号", "村代码", "监护人电话")
+TEXT_COLUMNS = tuple(c for c in TEMPLATE_COLUMNS if is_text_column(c))
 DATA_ROWS = 2000
 CHOICE_LISTS = {
     "性别": Sex.labels,
@@ -34,12 +39,13 @@ CHOICE_LISTS = {
     "是否寄宿": ["是", "否"],
     "监护评估": GuardianAssessment.labels,
 }
+ID_MEANING = "必填，18位公民身份号码；本列已设为文本，请勿改成数字格式"
 # (column, what it means, example)
 EXPLANATIONS = {
     "序号": ("可留空", "1"),
     "姓名": ("必填，儿童姓名", "张小明"),
     "性别": ("可不填，按身份证号识别；填写时须与身份证号一致", "男"),
-    "身份证号": ("必填，18位公民身份号码；本列已设为文本，请勿改成数字格式", "410922201503051236"),
+    "身份证号": (ID_MEANING, "410922201503051235"),
     "出生日期": ("可不填，按身份证号识别；支持 2015-03-05、2015.3.5、2015年3月5日", "2015-03-05"),
     "县(区)": ("村代码为空时用县、乡镇、村名称确定所在村", "清丰县"),
     "乡镇(街道)": ("同上", "城关镇"),
@@ -66,24 +72,101 @@ EXPLANATIONS = {
 }
 
 
-def children_template():
-    """The xlsx bytes of the children's roster template."""
+# What the three kinds share in their instructions (meaning, example) — women's examples.
+_PERSON = {
+    "序号": ("可留空", "1"),
+    "县(区)": EXPLANATIONS["县(区)"],
+    "乡镇(街道)": EXPLANATIONS["乡镇(街道)"],
+    "村(社区)": EXPLANATIONS["村(社区)"],
+    "村代码": EXPLANATIONS["村代码"],
+    "民族": ("默认汉族", "汉族"),
+    "联系电话": ("本人电话；手机11位或带区号的固定电话", "13912345678"),
+    "健康状况": ("默认健康", "健康"),
+    "备注": ("", ""),
+}
+WOMAN_EXPLANATIONS = {
+    **_PERSON,
+    "姓名": ("必填", "王秀兰"),
+    "性别": ("可不填，按身份证号识别；须为女", "女"),
+    "身份证号": (ID_MEANING, "410922198503051249"),
+    "出生日期": ("可不填，按身份证号识别；年龄须在20至59周岁之间", "1985-03-05"),
+    "丈夫姓名": ("", "张建国"),
+    "丈夫务工地": ("到市一级", "广东省深圳市"),
+    "丈夫外出月数": ("必填，丈夫连续外出务工的月数（整数）", "12"),
+    "丈夫电话": ("手机11位或带区号的固定电话", "13712345678"),
+    "子女数": ("整数，默认0", "2"),
+    "未成年子女数": ("整数，不能多于子女数", "1"),
+}
+ELDER_EXPLANATIONS = {
+    **_PERSON,
+    "姓名": ("必填", "李德山"),
+    "性别": ("可不填，按身份证号识别", "男"),
+    "身份证号": (ID_MEANING, "410922195203051235"),
+    "出生日期": ("可不填，按身份证号识别；须年满60周岁", "1952-03-05"),
+    "居住情况": ("必填", "与配偶同住"),
+    "子女数": ("必填，整数", "3"),
+    "外出子女数": ("必填，整数，不能多于子女数；子女须全部外出", "3"),
+    "子女外出最短月数": ("必填，外出子女中外出时间最短者的月数（整数）", "8"),
+    "照料人姓名": ("", "李小芳"),
+    "照料人电话": ("手机11位或带区号的固定电话", "13612345678"),
+    "收入来源": ("", "养老金、子女赡养"),
+}
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    sheet: str  # the first sheet's title, and what a row is ("每行填写一名…")
+    filename: str
+    columns: list
+    choices: dict
+    explanations: dict
+
+    @property
+    def text_columns(self):
+        return tuple(c for c in self.columns if is_text_column(c))
+
+
+TEMPLATES = {
+    Category.CHILD: TemplateSpec(
+        "留守儿童", "留守儿童花名册导入模板.xlsx", TEMPLATE_COLUMNS, CHOICE_LISTS, EXPLANATIONS
+    ),
+    Category.WOMAN: TemplateSpec(
+        "留守妇女",
+        "留守妇女花名册导入模板.xlsx",
+        WOMAN_COLUMNS,
+        {"性别": Sex.labels, "健康状况": HealthStatus.labels},
+        WOMAN_EXPLANATIONS,
+    ),
+    Category.ELDER: TemplateSpec(
+        "留守老人",
+        "留守老人花名册导入模板.xlsx",
+        ELDER_COLUMNS,
+        {"性别": Sex.labels, "健康状况": HealthStatus.labels, "居住情况": LivingArrangement.labels},
+        ELDER_EXPLANATIONS,
+    ),
+}
+WHO = {Category.CHILD: "儿童", Category.WOMAN: "妇女", Category.ELDER: "老人"}
+
+
+def roster_template(kind):
+    """The xlsx bytes of the roster template of ``kind`` (a Category)."""
+    spec = TEMPLATES[kind]
     wb = Workbook()
     ws = wb.active
-    ws.title = "留守儿童"
-    ws.append(TEMPLATE_COLUMNS)
-    for index, column in enumerate(TEMPLATE_COLUMNS, start=1):
+    ws.title = spec.sheet
+    ws.append(spec.columns)
+    for index, column in enumerate(spec.columns, start=1):
         letter = get_column_letter(index)
         cell = ws.cell(1, index)
         cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center", wrap_text=True)
-        ws.column_dimensions[letter].width = 20 if column in TEXT_COLUMNS else 12
-        if column in TEXT_COLUMNS:
+        ws.column_dimensions[letter].width = 20 if column in spec.text_columns else 12
+        if column in spec.text_columns:
             for row in range(2, DATA_ROWS + 2):
                 ws.cell(row, index).number_format = "@"
-        if column in CHOICE_LISTS:
+        if column in spec.choices:
             rule = DataValidation(
                 type="list",
-                formula1='"' + ",".join(CHOICE_LISTS[column]) + '"',
+                formula1='"' + ",".join(spec.choices[column]) + '"',
                 allow_blank=True,
                 showErrorMessage=True,
                 errorTitle="无法识别",
@@ -95,12 +178,15 @@ def children_template():
 
     notes = wb.create_sheet("填写说明")
     notes.append(["列名", "说明", "可填写的值", "示例"])
-    for column in TEMPLATE_COLUMNS:
-        meaning, example = EXPLANATIONS[column]
-        notes.append([column, meaning, "、".join(CHOICE_LISTS.get(column, [])), example])
+    for column in spec.columns:
+        meaning, example = spec.explanations[column]
+        notes.append([column, meaning, "、".join(spec.choices.get(column, [])), example])
     notes.append([])
-    notes.append(["注意", "第一张表的第1行为表头，请从第2行起每行填写一名儿童；可在表头上方加标题行。"])
+    notes.append(
+        ["注意", f"第一张表的第1行为表头，请从第2行起每行填写一名{WHO[kind]}；可在表头上方加标题行。"]
+    )
     notes.append(["", "身份证号若被 Excel 存成数字会丢失后几位，无法恢复：请保持该列为文本格式。"])
+    notes.append(["", "导入后如有无效行，可下载“无效行”表格，按“错误原因”列修改后重新导入。"])
     for letter, width in zip("ABCD", (14, 48, 60, 22), strict=True):
         notes.column_dimensions[letter].width = width
     for cell in notes[1]:
@@ -108,3 +194,8 @@ def children_template():
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def children_template():
+    """The xlsx bytes of the children's roster template."""
+    return roster_template(Category.CHILD)

@@ -1,4 +1,5 @@
-"""``python manage.py import_roster FILE --kind child`` — the import pipeline from a shell."""
+"""``python manage.py import_roster FILE --kind child|woman|elder [--user U] [--commit]
+[--skip-invalid] [--json] [--invalid-rows OUT.xlsx]`` — the import pipeline from a shell."""
 
 import json as jsonlib
 from pathlib import Path
@@ -7,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from registry.choices import Category
+from registry.roster.errors import invalid_rows_workbook
 from registry.roster.pipeline import IMPORTERS, ImportScope, Verdict
 from registry.roster.reader import RosterFileError
 
@@ -26,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--commit", action="store_true", help="写入台账（默认只预览）")
         parser.add_argument("--skip-invalid", action="store_true", help="跳过无效行，只导入有效行")
         parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+        parser.add_argument(
+            "--invalid-rows",
+            metavar="OUT.xlsx",
+            help="把无效行（加“错误原因”列）写入该 Excel 文件，修改后可重新导入",
+        )
 
     def handle(self, *args, file, kind, user, commit, skip_invalid, **options):
         importer = IMPORTERS.get(kind)
@@ -47,6 +54,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
         summary = result.summary()
+        if options["invalid_rows"] and result.count(Verdict.INVALID):
+            try:
+                Path(options["invalid_rows"]).write_bytes(invalid_rows_workbook(result))
+            except OSError as exc:
+                raise CommandError(f"无法写入无效行文件：{exc}") from None
         if options["json"]:
             self.stdout.write(_dumps(summary))
         else:

@@ -1,0 +1,243 @@
+"""Hostile roster files: control characters and over-long cells refused per field, XML entity
+attacks (billion laughs, external entities) refused before anything is parsed or written."""
+
+import csv
+import io
+import json
+import re
+import zipfile
+
+import openpyxl
+import openpyxl.xml
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from registry.choices import Category
+from registry.models import Child, Woman
+from registry.roster import reader
+from registry.roster.errors import invalid_rows_workbook
+from registry.roster.pipeline import IMPORTERS, ImportScope, import_children
+from registry.roster.reader import RosterFileError
+from tests.factories import make_id_number, years_ago
+
+HEADER = ["姓名", "身份证号", "村代码", "监护类型", "父亲状况", "母亲状况", "父亲务工地", "监护人身份证号"]
+
+
+def child_row(name="张小明", **overrides):
+    values = {
+        "姓名": name,
+        "身份证号": make_id_number("410922", years_ago(9, days=40)),
+        "村代码": "410922100201",
+        "监护类型": "祖辈监护",
+        "父亲状况": "外出务工",
+        "母亲状况": "外出务工",
+        "父亲务工地": "广东省东莞市",
+        "监护人身份证号": "",
+        **overrides,
+    }
+    return [values[c] for c in HEADER]
+
+
+def csv_file(rows, header=HEADER):
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+    writer.writerows([header, *rows])
+    return out.getvalue().encode("utf-8")
+
+
+def xlsx_file(rows, header=HEADER):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def errors_of(result):
+    return [(e.row, e.column, e.message) for e in result.errors]
+
+
+@pytest.mark.parametrize("char", ["\x01", "\x07", "\x1b", "\x1f", "\x7f", "\x85", "\x9b"])
+def test_control_characters_are_refused_naming_the_column(cast, char):
+    content = csv_file([child_row(name=f"张{char}小明"), child_row(父亲务工地=f"广东{char}东莞")])
+
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]))
+
+    assert errors_of(result) == [
+        (2, "姓名", "姓名含有不可见的控制字符，请删除后重新填写"),
+        (3, "父亲务工地", "父亲务工地含有不可见的控制字符，请删除后重新填写"),
+    ]
+
+
+def test_control_characters_in_a_place_column_are_refused(cast):
+    content = csv_file([child_row(村代码="4109221002\x0801")])
+
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]))
+
+    assert errors_of(result) == [(2, "村代码", "村代码含有不可见的控制字符，请删除后重新填写")]
+
+
+def test_a_line_break_inside_a_cell_is_whitespace_not_a_control_character(cast):
+    content = csv_file([child_row(name="张小明\n", 父亲务工地="广东省\r\n东莞市")])
+
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]))
+
+    assert result.errors == []
+    assert result.rows[0].data["father_work_place"] == "广东省 东莞市"
+
+
+def test_overlong_cells_are_refused_naming_the_limit(cast):
+    long_id = " ".join(make_id_number("410922", years_ago(40)))  # 35 characters, 18 once cleaned
+    content = xlsx_file(
+        [
+            child_row(name="张" * 31),
+            child_row(父亲务工地="广" * 61),
+            child_row(name="张" * 30, 父亲务工地="广" * 60, 监护人身份证号=long_id),
+        ]
+    )
+
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]), commit=True)
+
+    assert errors_of(result) == [
+        (2, "姓名", "姓名超过30个字的长度上限（现为31个字）"),
+        (3, "父亲务工地", "父亲务工地超过60个字的长度上限（现为61个字）"),
+    ]
+    assert result.refused and Child.objects.count() == 0
+
+
+def test_overlong_cell_of_a_womans_roster(cast):
+    header = ["姓名", "身份证号", "村代码", "丈夫外出月数", "丈夫务工地"]
+    number = make_id_number("410922", years_ago(35), sex="female")
+    content = xlsx_file([["王秀兰", number, "410922100201", 12, "深" * 100]], header)
+
+    result = IMPORTERS[Category.WOMAN](content, scope=ImportScope.for_user(cast["county"]), commit=True)
+
+    assert errors_of(result) == [(2, "丈夫务工地", "丈夫务工地超过60个字的长度上限（现为100个字）")]
+    assert Woman.objects.count() == 0
+
+
+def test_invalid_rows_workbook_keeps_hostile_cells_inert(cast):
+    content = csv_file(
+        [child_row(name='=HYPERLINK("http://x","点我")', 监护类型="乱填"), child_row("张\x07三")]
+    )
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]))
+
+    sheet = openpyxl.load_workbook(io.BytesIO(invalid_rows_workbook(result))).active
+
+    formula, control = sheet.cell(2, 2), sheet.cell(3, 2)
+    assert (formula.value, formula.data_type) == ('=HYPERLINK("http://x","点我")', "s")
+    assert control.value == "张三"
+    assert sheet.cell(3, sheet.max_column).value == "第3行 姓名：姓名含有不可见的控制字符，请删除后重新填写"
+
+
+# --- XML entity attacks --------------------------------------------------------------------
+
+LAUGHS = (
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]>"
+)
+EXTERNAL = b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+SST = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+    b"<si><t>\xe5\xbc\xa0\xe5\xb0\x8f\xe6\x98\x8e</t></si></sst>"
+)
+
+
+def roster_with_shared_strings():
+    """A two-row roster whose first name (张小明) is a shared string, as Excel and WPS write
+    them (openpyxl itself writes inline strings)."""
+    content = xlsx_file([child_row(), child_row("李小红")])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/officeDocument/'
+                    b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+                )
+            elif info.filename == "xl/worksheets/sheet1.xml":
+                # (the name's characters are written as they are, or as &#…; with lxml)
+                data, found = re.subn(
+                    rb'<c r="A2" t="inlineStr">.*?</c>', b'<c r="A2" t="s"><v>0</v></c>', data
+                )
+                assert found == 1
+            target.writestr(info, data)
+        target.writestr("xl/sharedStrings.xml", SST)
+    return out.getvalue()
+
+
+def with_dtd(content, part, dtd):
+    """``content`` with ``dtd`` before the root element of ``part`` (and its entity used)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        assert part in source.namelist()
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == part:
+                declaration, rest = data.split(b"?>", 1) if data.startswith(b"<?xml") else (b"", data)
+                declaration += b"?>" if declaration else b""
+                entity = b"&lol9;" if b"lol9" in dtd else b"&xxe;"
+                rest = rest.replace(b"<t>", b"<t>" + entity, 1)
+                data = declaration + dtd + rest
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def test_openpyxl_and_the_reader_use_defusedxml():
+    assert openpyxl.xml.DEFUSEDXML is True
+    assert reader.SafeElementTree.__name__ == "defusedxml.ElementTree"
+
+
+@pytest.mark.parametrize(
+    ("part", "dtd"),
+    [
+        ("xl/sharedStrings.xml", LAUGHS),
+        ("xl/workbook.xml", LAUGHS),
+        ("[Content_Types].xml", LAUGHS),
+        ("xl/worksheets/sheet1.xml", EXTERNAL),
+        ("xl/sharedStrings.xml", EXTERNAL),
+    ],
+)
+def test_xml_entity_declarations_are_refused_and_nothing_written(cast, tmp_path, part, dtd):
+    content = with_dtd(roster_with_shared_strings(), part, dtd)
+    path = tmp_path / "laughs.xlsx"
+    path.write_bytes(content)
+
+    with pytest.raises(RosterFileError) as refused:
+        import_children(content, scope=ImportScope.for_user(None), commit=True)
+    with pytest.raises(CommandError) as command:
+        call_command("import_roster", str(path), "--kind", "child", "--commit", "--skip-invalid")
+
+    assert str(refused.value) == reader.UNSAFE_XML == "文件包含不安全的 XML 内容（实体声明），已拒绝导入。"
+    assert str(command.value) == reader.UNSAFE_XML
+    assert Child.objects.count() == 0
+
+
+def test_the_same_file_without_the_dtd_imports(cast, tmp_path):
+    path = tmp_path / "plain.xlsx"
+    path.write_bytes(roster_with_shared_strings())
+    out = io.StringIO()
+
+    call_command("import_roster", str(path), "--kind", "child", "--commit", "--json", stdout=out)
+
+    assert json.loads(out.getvalue())["created"] == 2
+    assert sorted(Child.objects.values_list("name", flat=True)) == ["张小明", "李小红"]
