@@ -16,8 +16,12 @@ def navigation(request):
         items.append(("摸底排查", reverse("campaign_list")))
     if policy.can_follow_supervision(user):
         items.append(("督导", reverse("inspection_list")))
+    if policy.import_prefixes(user):
+        items.append(("导入花名册", reverse("import_upload")))
     if policy.region_prefixes(user):
         items.append(("区划与进度", reverse("region_root")))
-    if policy.can_manage_accounts(user):
+    if policy.can_read_audit_log(user):
+        items.append(("审计日志", reverse("audit_list")))
+    if policy.can_use_admin(user):
         items.append(("系统管理", reverse("admin:index")))
     return {"nav_items": items}

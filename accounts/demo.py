@@ -51,6 +51,8 @@ def demo_accounts_load(*, city):
         ("supervisor", Role.SUPERVISOR, city, "陈督导", bureau, supervised),
         ("liaison", Role.LIAISON, city, "周联络", education, ()),
         ("admin", Role.SYSADMIN, None, "孙管理", None, ()),
+        ("secadmin", Role.SECURITY_ADMIN, None, "吴安全", None, ()),
+        ("auditor", Role.AUDIT_ADMIN, None, "郑审计", None, ()),
     ]
     rows = []
     for username, role, region, name, organisation, assigned in accounts:

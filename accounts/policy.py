@@ -8,7 +8,7 @@ user's scope the views answer 404, never a 403 that confirms a record exists.
 
 from django.db.models import Q
 
-from accounts.models import Role
+from accounts.models import ADMIN_ROLES, Role
 
 # Roles that read children's, women's and elders' records (a liaison reads them masked).
 RECORD_READERS = {
@@ -50,7 +50,7 @@ def prefixes_q(prefixes, field):
 
 def scope_prefixes(user):
     """The code prefixes of the regions a user's role is bound to."""
-    if not _active(user) or not user.role or user.role == Role.SYSADMIN:
+    if not _active(user) or not user.role or user.role in ADMIN_ROLES:
         return []
     if user.role == Role.SUPERVISOR:
         assigned = [region.prefix for region in user.assigned_regions.all()]
@@ -88,7 +88,18 @@ def in_scope(user, code):
 
 
 def is_system_admin(user):
+    """系统管理员: accounts (create, deactivate, reset passwords), organisations and regions."""
     return _active(user) and (user.role == Role.SYSADMIN or user.is_superuser)
+
+
+def is_security_admin(user):
+    """安全管理员: grants roles, regions and organisations to accounts; nothing else."""
+    return has_role(user, Role.SECURITY_ADMIN)
+
+
+def is_audit_admin(user):
+    """审计管理员: reads, searches and exports the audit log; nothing else."""
+    return has_role(user, Role.AUDIT_ADMIN)
 
 
 def can_see_region(user, region):
@@ -160,3 +171,56 @@ def can_manage_accounts(user):
 
 def can_manage_regions(user):
     return is_system_admin(user)
+
+
+# --- separation of duties (三权分立) -------------------------------------------------------
+# The three administrators each hold one duty; none reads personal records (record_prefixes is
+# empty for them). A superuser without a role is the installation's break-glass account.
+
+
+def can_use_admin(user):
+    """May open the admin site (each administrator sees only the models of their duty)."""
+    return has_role(user, *ADMIN_ROLES) or (_active(user) and user.is_superuser)
+
+
+def can_assign_roles(user):
+    """May set an account's role, region, assigned counties, organisation and whether it is active."""
+    return is_security_admin(user) or (_active(user) and user.is_superuser)
+
+
+def can_read_audit_log(user):
+    """May read, search and export the audit log: the audit administrator only."""
+    return is_audit_admin(user)
+
+
+def can_manage_account(user, account):
+    """May edit ``account``'s name, contact details, activity and password (the system administrator).
+
+    Not the accounts of the administrators (the sysadmin could otherwise take over the security or
+    audit administrator's duty by resetting their password), nor a superuser's; one's own, yes.
+    """
+    if _active(user) and user.is_superuser:
+        return True
+    if not has_role(user, Role.SYSADMIN):
+        return False
+    if account.pk == user.pk:
+        return True
+    return account.role not in ADMIN_ROLES and not account.is_superuser
+
+
+def role_change_refusal(user, account, role):
+    """Why ``user`` may not give ``account`` the role ``role`` (a sentence), or None if they may."""
+    if not can_assign_roles(user):
+        return "只有安全管理员可以分配角色。"
+    if role == account.role:
+        return None
+    if account.pk is not None and account.pk == user.pk:
+        return "不能更改自己的角色。"
+    if account.is_superuser and role:
+        return "超级管理员账号不能再担任角色（一人不能兼任两种管理职责）。"
+    if account.role in ADMIN_ROLES and role in ADMIN_ROLES:
+        return (
+            f"该账号已担任{Role(account.role).label}，不能改任{Role(role).label}："
+            "一人不能兼任两种管理员职责，请另建账号。"
+        )
+    return None

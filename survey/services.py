@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import policy
+from audit.services import Action, audit_record
 from registry.choices import Category, RecordStatus
 from registry.models import RECORD_MODELS, Region, RegionLevel
 from registry.statistics import village_statistics_rebuild
@@ -74,7 +75,7 @@ def _require(allowed, message):
 def campaign_create(*, user, name, region, reference_date, start_date, deadline, categories):
     """Create a draft campaign of ``region`` (a city). Only the city office may.
 
-    Side effects: a Campaign in 草稿; nothing else until it is started.
+    Side effects: a Campaign in 草稿; a 流程操作 audit event; nothing else until it is started.
     """
     _require(
         policy.can_run_campaigns(user) and policy.in_scope(user, region.code),
@@ -95,6 +96,7 @@ def campaign_create(*, user, name, region, reference_date, start_date, deadline,
     if not categories:
         raise TransitionRefused("请至少选择一类排查对象。")
     campaign.save()
+    audit_record(user=user, action=Action.WORKFLOW, obj=campaign, detail="新建摸底排查（草稿）")
     return campaign
 
 
@@ -103,8 +105,8 @@ def campaign_start(*, user, campaign):
     """草稿 → 进行中.
 
     Side effects: one 未开始 return per village of the campaign's region (bulk); the village
-    statistics rebuilt on the campaign's reference date; refused while another campaign of the
-    region is in progress.
+    statistics rebuilt on the campaign's reference date; a 流程操作 audit event; refused while
+    another campaign of the region is in progress.
     """
     _require(policy.can_run_campaigns(user), "只有市民政局可以启动摸底排查。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -125,17 +127,20 @@ def campaign_start(*, user, campaign):
         ignore_conflicts=True,
     )
     village_statistics_rebuild(campaign.region, campaign.reference_date)
+    audit_record(user=user, action=Action.WORKFLOW, obj=campaign, detail="启动摸底排查：草稿 → 进行中")
     return campaign
 
 
 @transaction.atomic
 def campaign_close(*, user, campaign):
-    """进行中 → 已结束. Side effects: returns keep their states; records stay as they are."""
+    """进行中 → 已结束. Side effects: returns keep their states; records stay as they are; a
+    流程操作 audit event."""
     _require(policy.can_run_campaigns(user), "只有市民政局可以结束摸底排查。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     _require(campaign.status == CampaignStatus.ACTIVE, "只有进行中的排查可以结束。")
     campaign.status = CampaignStatus.CLOSED
     campaign.save(update_fields=["status"])
+    audit_record(user=user, action=Action.WORKFLOW, obj=campaign, detail="结束摸底排查：进行中 → 已结束")
     return campaign
 
 
@@ -151,7 +156,8 @@ def village_return_for(campaign, village):
 
 
 def _transition(village_return, *, user, action, allowed_from, to_state, reason="", **changes):
-    """Move a return from one of ``allowed_from`` to ``to_state`` and write the event."""
+    """Move a return from one of ``allowed_from`` to ``to_state`` and write the event (a
+    ReturnEvent and a 流程操作 audit event)."""
     ret = (
         VillageReturn.objects.select_for_update()
         .select_related("campaign", "village")
@@ -170,6 +176,12 @@ def _transition(village_return, *, user, action, allowed_from, to_state, reason=
         setattr(ret, name, value)
     ret.save(update_fields=["state", "updated_at", *changes])
     event.save()
+    audit_record(
+        user=user,
+        action=Action.WORKFLOW,
+        obj=ret,
+        detail=f"{event}" + (f"（原因：{reason}）" if reason else ""),
+    )
     return ret
 
 

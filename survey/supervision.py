@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import policy
+from audit.services import Action, audit_record
 from registry.choices import Category, RecordStatus
 from registry.models import RECORD_MODELS, Region, RegionLevel
 from survey.models import Inspection, Rectification, RectificationStatus, SpotCheck, Verdict
@@ -26,7 +27,7 @@ def _require(allowed, message):
 
 @transaction.atomic
 def inspection_create(*, user, county, date, team, notes="", campaign=None):
-    """Open an inspection of ``county``. Side effects: an Inspection row."""
+    """Open an inspection of ``county``. Side effects: an Inspection row; a 流程操作 audit event."""
     _require(policy.can_inspect(user, county), "只有负责该县的督导组成员或市民政局可以创建督导检查。")
     _require(county.level == RegionLevel.COUNTY, "督导对象应为县（区）。")
     inspection = Inspection(
@@ -40,6 +41,7 @@ def inspection_create(*, user, county, date, team, notes="", campaign=None):
     )
     inspection.full_clean()
     inspection.save()
+    audit_record(user=user, action=Action.WORKFLOW, obj=inspection, detail="新建督导检查")
     return inspection
 
 
@@ -83,7 +85,8 @@ def draw_sample(county, size, seed, category=Category.CHILD):
 
 @transaction.atomic
 def inspection_draw_sample(*, user, inspection, size, seed):
-    """Draw the spot-check sample of ``inspection`` (once). Side effects: one SpotCheck per record."""
+    """Draw the spot-check sample of ``inspection`` (once). Side effects: one SpotCheck per record;
+    a 流程操作 audit event with the seed and the sample size."""
     county = Region.objects.get(code=inspection.county_code)
     _require(policy.can_inspect(user, county), "只有负责该县的督导组成员或市民政局可以抽样。")
     inspection = Inspection.objects.select_for_update().get(pk=inspection.pk)
@@ -100,12 +103,16 @@ def inspection_draw_sample(*, user, inspection, size, seed):
     )
     inspection.sample_seed, inspection.sample_size = seed, len(sample)
     inspection.save(update_fields=["sample_seed", "sample_size"])
+    audit_record(
+        user=user, action=Action.WORKFLOW, obj=inspection, detail=f"抽样：种子 {seed}", count=len(sample)
+    )
     return inspection
 
 
 @transaction.atomic
 def spot_check_record(*, user, check, verdict, note=""):
-    """Record what the inspector found for one sampled record. Side effects: verdict, who, when."""
+    """Record what the inspector found for one sampled record. Side effects: verdict, who, when;
+    a 流程操作 audit event naming the record."""
     _require(
         policy.can_inspect(user, Region.objects.get(code=check.inspection.county_code)),
         "只有督导组成员可以填写核查结果。",
@@ -119,12 +126,19 @@ def spot_check_record(*, user, check, verdict, note=""):
         timezone.now(),
     )
     check.save(update_fields=["verdict", "note", "checked_by", "checked_at"])
+    audit_record(
+        user=user,
+        action=Action.WORKFLOW,
+        obj=check,
+        object_label=f"抽查 {check.get_category_display()} #{check.record_id}",
+        detail=f"核查结果：{check.get_verdict_display()}",
+    )
     return check
 
 
 @transaction.atomic
 def rectification_create(*, user, inspection, description, responsible_unit, deadline):
-    """File a rectification item (待整改). Side effects: a Rectification row."""
+    """File a rectification item (待整改). Side effects: a Rectification row; a 流程操作 audit event."""
     _require(
         policy.can_inspect(user, Region.objects.get(code=inspection.county_code)),
         "只有督导组成员可以提出整改事项。",
@@ -139,12 +153,16 @@ def rectification_create(*, user, inspection, description, responsible_unit, dea
     )
     item.full_clean()
     item.save()
+    audit_record(
+        user=user, action=Action.WORKFLOW, obj=item, detail=f"提出整改事项（{item.responsible_unit}）"
+    )
     return item
 
 
 @transaction.atomic
 def rectification_mark_done(*, user, item, evidence):
-    """待整改 → 已整改, by the county, with the evidence. Side effects: status, evidence, time."""
+    """待整改 → 已整改, by the county, with the evidence. Side effects: status, evidence, time; a
+    流程操作 audit event."""
     county = Region.objects.get(code=item.county_code)
     _require(policy.can_approve_townships(user, county), "只有本县的县级民政可以报送整改情况。")
     item = Rectification.objects.select_for_update().get(pk=item.pk)
@@ -157,23 +175,26 @@ def rectification_mark_done(*, user, item, evidence):
         user,
     )
     item.save(update_fields=["status", "evidence", "done_at", "updated_by"])
+    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：待整改 → 已整改")
     return item
 
 
 @transaction.atomic
 def rectification_close(*, user, item):
-    """已整改 → 已销号, by the supervision group or the city office. Side effects: status, time."""
+    """已整改 → 已销号, by the supervision group or the city office. Side effects: status, time; a
+    流程操作 audit event."""
     _require(policy.can_inspect(user, Region.objects.get(code=item.county_code)), "只有督导组成员可以销号。")
     item = Rectification.objects.select_for_update().get(pk=item.pk)
     _require(item.status == RectificationStatus.DONE, "只有已整改的事项可以销号。")
     item.status, item.closed_at, item.updated_by = RectificationStatus.CLOSED, timezone.now(), user
     item.save(update_fields=["status", "closed_at", "updated_by"])
+    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：已整改 → 已销号")
     return item
 
 
 @transaction.atomic
 def rectification_reopen(*, user, item):
-    """已整改 → 待整改 when the evidence does not convince. Side effects: status."""
+    """已整改 → 待整改 when the evidence does not convince. Side effects: status; a 流程操作 audit event."""
     _require(
         policy.can_inspect(user, Region.objects.get(code=item.county_code)), "只有督导组成员可以退回整改。"
     )
@@ -181,4 +202,5 @@ def rectification_reopen(*, user, item):
     _require(item.status == RectificationStatus.DONE, "只有已整改的事项可以退回。")
     item.status, item.updated_by = RectificationStatus.OPEN, user
     item.save(update_fields=["status", "updated_by"])
+    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：已整改 → 待整改（退回）")
     return item

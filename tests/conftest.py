@@ -3,8 +3,12 @@
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import otp
 from accounts.models import Role
 from registry.choices import Category
 from survey import services as survey_services
@@ -24,6 +28,32 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+_raw_force_login = Client.force_login
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """``client.force_login(user)`` also passes the second factor for a user who must have one
+    (accounts.otp.otp_required: administrators, the city office, staff): a confirmed TOTP device
+    is created if the user has none, and the session is marked verified exactly as django-otp's
+    ``login()`` does (the device's persistent id under DEVICE_ID_SESSION_KEY). It stands in for
+    typing the code, so tests about other things need not. tests/test_auth_hardening.py signs in
+    through the real pages (``client.post`` to login, then the code) and never relies on this.
+    """
+
+    def force_login(self, user, backend=None):
+        _raw_force_login(self, user, backend)
+        if otp.otp_required(user):
+            device = otp.confirmed_device(user) or TOTPDevice.objects.create(
+                user=user, name=otp.DEVICE_NAME, confirmed=True
+            )
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

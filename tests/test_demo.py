@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organisation, OrganisationKind, Role, User
+from accounts.otp import otp_required
 from registry import rules
 from registry.choices import GuardianshipType, HistorySource, LeftBehindType, Schooling
 from registry.demo import (
@@ -39,6 +40,7 @@ from survey.models import (
     ReturnState,
     VillageReturn,
 )
+from tests.factories import enrol_second_factor
 
 PUYANG_COUNTIES = ["410902", "410922", "410923", "410926", "410927", "410928"]
 MODELS = (Child, Woman, Elder)
@@ -321,6 +323,9 @@ def test_each_demo_account_logs_in_to_its_home(client, demo, username, role, sco
         assert user.region.code.startswith(scope)
     response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
     assert response.status_code == 302
+    if otp_required(user):  # the demo city and admin accounts meet the enrolment page first
+        assert client.get(reverse("home"))["Location"] == f"{reverse('otp_enrol')}?next=%2F"
+        enrol_second_factor(client)
     home = client.get(reverse("home"))
     assert home.status_code == 200
     assert home.context["user"].username == username
@@ -339,7 +344,7 @@ def test_demo_admin_manages_accounts_but_reads_no_records(demo):
     assert admin.has_perm("accounts.change_user")
     assert admin.has_perm("registry.change_region")
     models = {perm.split(".")[1].split("_", 1)[1] for perm in admin.get_all_permissions()}
-    assert models == {"user", "organisation", "region", "accessattempt"}
+    assert models == {"user", "organisation", "region", "accessattempt", "totpdevice"}
 
 
 def test_demo_admin_reaches_the_admin_pages(client, demo):

@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from registry import records
 from registry.choices import Category, ExitReason, HistorySource, LeftBehindType, RecordStatus, Sex
-from registry.models import AccessLog, Child, Elder, IdentityClaim, Woman
+from registry.models import Child, Elder, IdentityClaim, Woman
 from tests.factories import (
     ChildFactory,
     ElderFactory,
@@ -427,12 +428,18 @@ def test_record_history_of_an_import_names_its_source(client, cast, tree):
     assert entries[0][0].endswith(" · 系统 · 修改 · 来源：Excel导入")
 
 
-# --- access log ----------------------------------------------------------------------------
+# --- access log (the audit log's 查看 / 列表 / 查看历史 events) ---------------------------------
+
+ACCESS_ACTIONS = [AuditEvent.Action.VIEW, AuditEvent.Action.LIST, AuditEvent.Action.HISTORY]
+
+
+def _access_events():
+    return AuditEvent.objects.filter(action__in=ACCESS_ACTIONS)
 
 
 @pytest.mark.parametrize(
     ("page", "action"),
-    [("record_detail", AccessLog.Action.VIEW), ("record_history", AccessLog.Action.HISTORY)],
+    [("record_detail", AuditEvent.Action.VIEW), ("record_history", AuditEvent.Action.HISTORY)],
 )
 @pytest.mark.parametrize("slug", ["children", "women", "elders"])
 def test_record_page_writes_the_access_log(client, cast, tree, page, action, slug):
@@ -440,13 +447,24 @@ def test_record_page_writes_the_access_log(client, cast, tree, page, action, slu
     record = factory(village=tree[A])
     client.force_login(cast["county"])
     assert client.get(_url(page, slug, record), REMOTE_ADDR="10.20.30.40").status_code == 200
-    log = AccessLog.objects.get()
-    assert (log.user, log.action, log.category, log.record_id, log.row_count, log.ip_address) == (
+    log = _access_events().get()
+    assert (
+        log.user,
+        log.username,
+        log.action,
+        log.object_type,
+        log.object_id,
+        log.row_count,
+        log.result,
+        log.ip_address,
+    ) == (
         cast["county"],
+        "county",
         action,
-        record.category,
+        f"registry.{record.category}",
         record.pk,
         1,
+        AuditEvent.Result.SUCCESS,
         "10.20.30.40",
     )
 
@@ -458,11 +476,19 @@ def test_record_list_writes_the_access_log(client, cast, tree):
     client.force_login(cast["township"])
     response = client.get(_url("record_list"), {"q": "童"}, REMOTE_ADDR="10.20.30.41")
     assert response.status_code == 200
-    log = AccessLog.objects.get()
-    assert (log.user, log.action, log.category, log.record_id, log.row_count, log.detail, log.ip_address) == (
+    log = _access_events().get()
+    assert (
+        log.user,
+        log.action,
+        log.object_type,
+        log.object_id,
+        log.row_count,
+        log.detail,
+        log.ip_address,
+    ) == (
         cast["township"],
-        AccessLog.Action.LIST,
-        Category.CHILD,
+        AuditEvent.Action.LIST,
+        "registry.child",
         None,
         2,
         "q=%E7%AB%A5",
@@ -474,7 +500,7 @@ def test_record_out_of_scope_look_writes_no_access_log(client, cast, tree):
     child = ChildFactory(village=tree[C])
     client.force_login(cast["cadre_a"])
     assert client.get(_url("record_detail", record=child)).status_code == 404
-    assert AccessLog.objects.count() == 0
+    assert _access_events().count() == 0
 
 
 # --- women and elders ----------------------------------------------------------------------
