@@ -6,10 +6,11 @@ The Excel import validates its rows through these same forms, so a rule exists o
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.forms.models import model_to_dict
 
 from registry import rules
 from registry.choices import Assistance, ExitReason
-from registry.models import Child, Elder, IdentityClaim, Woman
+from registry.models import Child, Elder, IdentityClaim, Region, Woman
 from registry.records import duplicate_id_message, reference_date, villages_editable_by
 
 COMMON_FIELDS = [
@@ -37,14 +38,25 @@ class RecordForm(forms.ModelForm):
     other_id_fields = ()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, user, villages=None, on=None, **kwargs):
+    def __init__(self, *args, user, villages=None, on=None, claimed=None, **kwargs):
         """``villages``: where the record may be put (default: where ``user`` may edit); ``on``:
-        the reference date ages are counted on (default: the running campaign's). The Excel
-        import passes both once for a whole file."""
+        the reference date ages are counted on (default: the running campaign's).
+
+        The Excel import judges thousands of rows with the same rules and asks the database
+        once per file, not once per row: it passes ``villages`` as a dict (pk → village, those
+        of its scope), ``on``, and ``claimed``, the set of the file's ID numbers already
+        claimed in IdentityClaim (which holds every registered number, so it stands for the
+        model's own uniqueness check too)."""
         super().__init__(*args, **kwargs)
         self.user = user
         self.id_check = None
         self.reference_date = on or reference_date()
+        self.claimed = claimed
+        self.known_villages = None
+        if isinstance(villages, dict):
+            self.known_villages = villages
+            self.fields["village"].to_python = self._known_village
+            villages = Region.objects.none()  # only to_python above is asked
         villages = (villages if villages is not None else villages_editable_by(user)).order_by("code")
         self.fields["village"].queryset = villages
         self.fields["village"].label_from_instance = lambda v: f"{v.name}（{v.code}）"
@@ -78,15 +90,53 @@ class RecordForm(forms.ModelForm):
         for name in self.phone_fields:
             self.fields[name].widget.attrs.update({"inputmode": "tel", "type": "tel"})
 
+    def rebind(self, data, instance=None):
+        """This form, bound to another row's ``data`` and ``instance`` (None: a new record), as
+        if built anew. The import judges thousands of rows with one form: building one per row
+        would deep-copy every field each time. The fields are only set up in __init__, never
+        changed by validation, so they carry nothing from one row to the next."""
+        self.instance = instance if instance is not None else self._meta.model()
+        self.initial = model_to_dict(self.instance, self._meta.fields, self._meta.exclude)
+        self.data, self.is_bound, self._errors = data, True, None
+        self._bound_fields_cache = {}
+        self.id_check = None
+        self.fields["version"].initial = self.instance.version
+        return self
+
     def clean_id_number(self):
         check = rules.check_id_number(self.cleaned_data["id_number"])
         if check.errors:
             raise ValidationError(list(check.errors))
         self.id_check = check
         own = self.instance.pk and self.instance.id_number == check.number
-        if not own and IdentityClaim.objects.filter(id_number=check.number).exists():
+        if self.claimed is not None:
+            taken = check.number in self.claimed
+        else:
+            taken = IdentityClaim.objects.filter(id_number=check.number).exists()
+        if not own and taken:
             raise ValidationError(duplicate_id_message(check.number))
         return check.number
+
+    def _known_village(self, value):
+        """The village field's value among ``known_villages``, without a query."""
+        field = self.fields["village"]
+        if value in field.empty_values:
+            return None
+        try:
+            return self.known_villages[int(getattr(value, "pk", value))]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice") from None
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        if self.known_villages is not None:
+            exclude.add("village")  # found among the scope's villages: it exists
+        return exclude
+
+    def validate_unique(self):
+        if self.claimed is None:
+            super().validate_unique()
+        # else: the ID number's uniqueness was judged against ``claimed`` in clean_id_number.
 
     def clean(self):
         data = super().clean()

@@ -7,19 +7,24 @@ record": the ID number is claimed in IdentityClaim inside the same transaction.
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts import policy
 from accounts.models import Role, User
+from audit.services import Action, audit_record
 from registry import rules
-from registry.choices import Assistance, Category, HistorySource, RecordStatus
-from registry.models import AccessLog, IdentityClaim, Region
+from registry.choices import Assistance, Category, ExitReason, HistorySource, RecordStatus
+from registry.models import RECORD_MODELS, IdentityClaim, Region
 from registry.statistics import village_statistics_refresh
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
 LOCKED_MESSAGE = "本村本次摸底排查的报表已经审核，记录已锁定；如需修改，请联系乡镇审核员重新打开报表。"
 EXITED_MESSAGE = "该记录已退出台账，请先恢复在册再修改。"
+# PostgreSQL's lock_timeout (settings.DB_LOCK_TIMEOUT_MS) ran out while another save held the row.
+BUSY_MESSAGE = "该记录正由他人保存中，请稍后重试"
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class StaleRecord(ValidationError):
@@ -130,7 +135,7 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
 
     Side effects: claims the ID number in IdentityClaim (refused with where it is registered
     if taken, also by a simultaneous entry); computes village code, risk flags and type;
-    writes the first history entry with ``source``.
+    writes the first history entry with ``source``; a 新增 audit event.
     """
     record = model(**data)
     _require_unlocked(user, record.village)
@@ -146,12 +151,72 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
     except IntegrityError:
         raise ValidationError({"id_number": duplicate_id_message(record.id_number)}) from None
     _save(record, user, source)
+    _audit(record, user, Action.CREATE, f"来源：{_source_label(source)}")
     return record
 
 
+CREATE_BATCH = 1000
+
+
+@transaction.atomic
+def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, on=None):
+    """Register many new records at once (the Excel import): what record_create does for one —
+    ID claims, derived fields, history with ``source``, village statistics — in bulk queries.
+
+    Refused as a whole with where the number is registered if any ID number is already claimed
+    (also by an entry made since the rows were judged). Writes no per-record audit event: the
+    import writes one 导入 event for the file, and every record's history names the import.
+    """
+    on = on or reference_date()
+    created = [model(**data) for data in data_list]
+    _require_unlocked(user, *{record.village_id: record.village for record in created}.values())
+    for record in created:
+        record.created_by = user
+        derive(record, on=on)
+    numbers = [record.id_number for record in created]
+    for start in range(0, len(numbers), CREATE_BATCH):
+        taken = IdentityClaim.objects.filter(id_number__in=numbers[start : start + CREATE_BATCH]).first()
+        if taken is not None:
+            message = duplicate_id_message(taken.id_number)
+            raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
+    claims = [
+        IdentityClaim(id_number=record.id_number, category=record.category, village=record.village)
+        for record in created
+    ]
+    try:
+        with transaction.atomic():
+            IdentityClaim.objects.bulk_create(claims, batch_size=CREATE_BATCH)
+    except IntegrityError:
+        raise ValidationError("有身份证号刚被他人登记，请重新预览后再导入。", code="claimed") from None
+    bulk_create_with_history(
+        created, model, batch_size=CREATE_BATCH, default_user=user, default_change_reason=source
+    )
+    if model is RECORD_MODELS[Category.CHILD]:
+        village_statistics_refresh({record.village_code for record in created}, on)
+    return created
+
+
+def _source_label(source):
+    return HistorySource(source).label if source in HistorySource.values else str(source)
+
+
+def _audit(record, user, action, detail):
+    """The audit event of a change of ``record``: named by its category and pk only — the audit
+    administrator reads no personal data, not even a name (nor the field values changed)."""
+    audit_record(
+        user=user, action=action, obj=record, object_label=Category(record.category).label, detail=detail
+    )
+
+
 def _lock(record, version):
-    """The record's row, locked for this transaction, or StaleRecord if its version moved on."""
-    current = type(record).objects.select_for_update().select_related("village").get(pk=record.pk)
+    """The record's row, locked for this transaction, or StaleRecord if its version moved on;
+    refused with BUSY_MESSAGE if another save holds the row past the lock timeout."""
+    try:
+        current = type(record).objects.select_for_update().select_related("village").get(pk=record.pk)
+    except OperationalError as error:
+        if getattr(error.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
+            raise ValidationError(BUSY_MESSAGE, code="busy") from None
+        raise
     if current.version != version:
         raise StaleRecord()
     return current
@@ -163,7 +228,8 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
 
     Side effects: refuses a stale save (StaleRecord); moves the ID claim if the ID number or
     village changed (refused if the new number is taken); recomputes derived fields; bumps
-    the version; writes a history entry listing the changed fields. Saves only what changed.
+    the version; writes a history entry listing the changed fields and a 修改 audit event
+    naming them (not their values). Saves only what changed.
     """
     current = _lock(record, version)
     if not current.is_active:
@@ -193,6 +259,8 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
         update_fields=[*changed, *_derived_fields(current), "version", "updated_at"],
         moved_from=moved_from,
     )
+    names = "、".join(str(type(current)._meta.get_field(name).verbose_name) for name in changed)
+    _audit(current, user, Action.UPDATE, f"修改：{names}（来源：{_source_label(source)}）")
     return current
 
 
@@ -211,7 +279,7 @@ def record_exit(*, record, user, reason, date, note, version):
     """Take a record out of the registry (never a hard delete): 父母返乡, 年满16周岁, 迁出, 死亡, 其他.
 
     Side effects: status 已退出 with reason, date and note; the ID stays claimed; version
-    bumped; history entry.
+    bumped; history entry; a 状态变更 audit event with the reason.
     """
     current = _lock(record, version)
     _require_unlocked(user, current.village)
@@ -223,7 +291,10 @@ def record_exit(*, record, user, reason, date, note, version):
         date,
         note,
     )
-    return _save_status(current, user)
+    _save_status(current, user)
+    reason_label = ExitReason(reason).label if reason in ExitReason.values else reason
+    _audit(current, user, Action.STATUS, f"退出台账：{reason_label}")
+    return current
 
 
 @transaction.atomic
@@ -231,8 +302,8 @@ def record_restore(*, record, user, note, version):
     """Bring an exited record back into the registry, if it still qualifies.
 
     Side effects: status 在册, exit fields cleared, ``note`` kept as the history reason's
-    companion in exit_note; version bumped; history entry. A child who no longer counts
-    (e.g. has turned 16) is refused with the reason.
+    companion in exit_note; version bumped; history entry; a 状态变更 audit event. A child
+    who no longer counts (e.g. has turned 16) is refused with the reason.
     """
     current = _lock(record, version)
     _require_unlocked(user, current.village)
@@ -249,7 +320,9 @@ def record_restore(*, record, user, note, version):
             raise ValidationError("无法恢复：" + "；".join(verdict.reasons))
     current.status, current.exit_reason, current.exit_date = RecordStatus.ACTIVE, "", None
     current.exit_note = f"恢复：{note}"[:200]
-    return _save_status(current, user)
+    _save_status(current, user)
+    _audit(current, user, Action.STATUS, "恢复在册")
+    return current
 
 
 def villages_editable_by(user):
@@ -258,15 +331,16 @@ def villages_editable_by(user):
 
 
 def access_log_write(request, action, category, *, record_id=None, count=1, detail=""):
-    """Record that ``request.user`` saw or exported personal data (who, what, when, from where)."""
-    AccessLog.objects.create(
-        user=request.user,
+    """Record in the audit log that ``request.user`` saw or exported personal data (who, what,
+    when, from where): ``action`` is an AuditEvent.Action (查看, 列表, 查看历史, 导出)."""
+    audit_record(
+        request=request,
         action=action,
-        category=category,
-        record_id=record_id,
-        row_count=count,
-        detail=detail[:300],
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        object_type=RECORD_MODELS[category]._meta.label_lower,
+        object_id=record_id,
+        object_label=Category(category).label,
+        count=count,
+        detail=detail,
     )
 
 

@@ -104,10 +104,16 @@ def village_statistics_refresh(codes, reference_date):
     """Recompute the rows of the villages with ``codes`` (after their records changed)."""
     codes = sorted(set(codes))
     computed = _compute(Child.objects.filter(village_code__in=codes), reference_date)
-    for code in codes:
-        VillageStatistics.objects.update_or_create(
-            village_code=code, defaults={"on": reference_date, "counts": computed.get(code) or _empty()}
-        )
+    VillageStatistics.objects.bulk_create(
+        [
+            VillageStatistics(village_code=c, on=reference_date, counts=computed.get(c) or _empty())
+            for c in codes
+        ],
+        update_conflicts=True,
+        unique_fields=["village_code"],
+        update_fields=["on", "counts"],
+        batch_size=2000,
+    )
 
 
 @transaction.atomic

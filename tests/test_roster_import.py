@@ -12,8 +12,9 @@ import xlwt
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from audit.models import AuditEvent
 from registry.choices import HistorySource, ParentStatus
-from registry.models import Child
+from registry.models import Child, VillageStatistics
 from registry.records import duplicate_id_message
 from registry.roster import pipeline, reader
 from registry.roster.errors import invalid_rows_workbook
@@ -193,6 +194,23 @@ def test_roster_commit_skip_invalid_then_reimport_changes_nothing(cast, ids):
     summary = second.summary()
     assert (summary["created"], summary["updated"], summary["unchanged"], summary["invalid"]) == (0, 0, 2, 4)
     assert child.history.count() == 1
+
+
+def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast, ids):
+    scope = ImportScope.for_user(cast["county"])
+
+    import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=False)
+    import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.IMPORT).order_by("at", "pk")
+    assert [(e.user, e.result, e.row_count) for e in events] == [
+        (cast["county"], AuditEvent.Result.DENIED, 0),
+        (cast["county"], AuditEvent.Result.SUCCESS, 2),
+    ]
+    assert events[1].detail == "共6行：新增2，更新0，无变化0，无效4"
+    assert ids["a"] not in events[1].detail
+    child = Child.objects.get(id_number=ids["x"])
+    assert VillageStatistics.objects.get(village_code=child.village_code).counts["total"] >= 1
 
 
 def test_roster_commit_without_skip_invalid_writes_nothing(cast, ids, tmp_path):

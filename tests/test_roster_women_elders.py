@@ -14,8 +14,9 @@ from django.core.management.base import CommandError
 from accounts.models import Role
 from registry import records
 from registry.choices import Category, HistorySource, LivingArrangement, Sex
-from registry.models import Elder, Woman
+from registry.models import Elder, IdentityClaim, Woman
 from registry.records import duplicate_id_message
+from registry.roster import pipeline
 from registry.roster.errors import invalid_rows_workbook
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import IMPORTERS, ImportScope
@@ -242,25 +243,27 @@ def test_women_county_officer_of_another_county_cannot_import_into_this_one(cast
         ImportScope.for_user(cast["cadre_a"])
 
 
-def test_women_service_refusal_rolls_back_every_row(cast, women, monkeypatch):
-    create = records.record_create
-    calls = []
+def test_women_failure_after_every_row_is_written_rolls_back_every_row(cast, women, monkeypatch):
+    """A fault once the records and their ID claims are in the database (here: writing their
+    history) leaves nothing behind."""
+    write_history, calls = records.bulk_create_with_history, []
 
-    def refuse_the_second(**kwargs):
-        calls.append(kwargs["data"]["id_number"])
-        if len(calls) == 2:
-            raise ValidationError("该身份证号刚被他人登记")
-        return create(**kwargs)
+    def fail_after_writing(objs, model, **kwargs):
+        write_history(objs, model, **kwargs)
+        calls.append(Woman.objects.count())
+        raise ValidationError("模拟：写入历史后出错")
 
-    monkeypatch.setattr(records, "record_create", refuse_the_second)
+    monkeypatch.setattr(records, "bulk_create_with_history", fail_after_writing)
+    claims = IdentityClaim.objects.count()
 
     result = IMPORTERS[Category.WOMAN](
         women_file(women), scope=ImportScope.for_user(cast["county"]), commit=True, skip_invalid=True
     )
 
     assert result.refused and not result.committed
-    assert len(calls) == 2
+    assert calls and calls[0] > 0  # the rows had been written when the fault came
     assert Woman.objects.count() == 0
+    assert IdentityClaim.objects.count() == claims
     assert result.summary()["created"] == 0
 
 
@@ -456,23 +459,33 @@ def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cas
         call_command("import_roster", str(path), "--kind", "elder", "--user", "cadre_c", stdout=io.StringIO())
 
 
-def test_elders_service_refusal_rolls_back_every_row(cast, elders, monkeypatch):
-    create = records.record_create
+def test_elders_id_claimed_between_preview_and_write_refuses_the_file(cast, tree, elders, monkeypatch):
+    """Someone registers one of the file's people while the import runs: the file is refused,
+    the row named, nothing written."""
+    judge = pipeline.preview
 
-    def refuse_the_last(**kwargs):
-        if kwargs["data"]["id_number"] == elders["x"]:
-            raise ValidationError("该身份证号刚被他人登记")
-        return create(**kwargs)
+    def judge_then_someone_registers(*args, **kwargs):
+        result = judge(*args, **kwargs)
+        make_elder(
+            tree["410923100201"],
+            id_number=elders["x"],
+            birth_date=elders["birth"],
+            living_arrangement="alone",
+            children_count=1,
+            children_away_count=1,
+            min_months_away=12,
+        )
+        return result
 
-    monkeypatch.setattr(records, "record_create", refuse_the_last)
+    monkeypatch.setattr(pipeline, "preview", judge_then_someone_registers)
 
     result = IMPORTERS[Category.ELDER](
         elders_file(elders), scope=ImportScope.for_user(cast["county"]), commit=True, skip_invalid=True
     )
 
     assert result.refused
-    assert (7, "整行", "该身份证号刚被他人登记") in errors_of(result)
-    assert Elder.objects.count() == 0
+    assert (7, "整行", duplicate_id_message(elders["x"])) in errors_of(result)
+    assert list(Elder.objects.values_list("id_number", flat=True)) == [elders["x"]]  # only theirs
 
 
 def test_elders_command_writes_the_invalid_rows_workbook(cast, elders, tmp_path):

@@ -22,10 +22,12 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 
 from accounts import policy
+from audit.models import AuditEvent
+from audit.services import audit_record
 from registry import records, rules
 from registry.choices import Category, GuardianAssessment, GuardianshipType, HistorySource, RecordStatus
 from registry.forms import ChildForm, ElderForm, WomanForm
-from registry.models import Child, Elder, Region, RegionLevel, Woman
+from registry.models import Child, Elder, IdentityClaim, Region, RegionLevel, Woman
 from registry.records import reference_date
 from registry.roster import normalize
 from registry.roster.headers import (
@@ -319,6 +321,16 @@ class VillageIndex:
         return matches[0], None
 
 
+IN_CHUNK = 2000  # values per ``__in`` query: SQLite allows a limited number of parameters
+
+
+def _each_in(queryset, field, values):
+    """The rows of ``queryset`` whose ``field`` is one of ``values``, a chunk of values per query."""
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), IN_CHUNK):
+        yield from queryset.filter(**{f"{field}__in": values[start : start + IN_CHUNK]})
+
+
 def _defaults(model, form_fields):
     data = {}
     for name in form_fields:
@@ -378,14 +390,11 @@ def preview(kind, content, scope, *, progress=None, phases=1):
             ids.append(normalize.id_number(values.get("身份证号")))
         except CellError:
             pass
-    existing = {
-        r.id_number: r
-        for r in spec.model.objects.in_prefixes(scope.prefixes)
-        .filter(id_number__in=ids)
-        .select_related("village")
-    }
+    records_in_scope = spec.model.objects.in_prefixes(scope.prefixes).select_related("village")
+    existing = {r.id_number: r for r in _each_in(records_in_scope, "id_number", ids)}
+    claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
     villages = VillageIndex(scope)
-    village_choices = scope.villages()
+    village_choices = {v.pk: v for v in villages.by_code.values()}
     on = reference_date()
     form_fields = list(spec.form.base_fields)
     model_fields = [name for name in form_fields if name != "version"]
@@ -397,6 +406,7 @@ def preview(kind, content, scope, *, progress=None, phases=1):
         kind=kind, columns=[(column, header.labels[j]) for j, column in sorted(header.columns.items())]
     )
     first_row_of = {}
+    form = None  # one form judges every row (RecordForm.rebind)
     for row_number, values in parsed:
         tracker.step()
         row = RowResult(row=row_number, values=values)
@@ -457,7 +467,9 @@ def preview(kind, content, scope, *, progress=None, phases=1):
         data["village"] = village.pk if village else None
         data["version"] = record.version if record else None
 
-        form = spec.form(data, instance=record, user=scope.user, villages=village_choices, on=on)
+        if form is None:
+            form = spec.form(data, user=scope.user, villages=village_choices, on=on, claimed=claimed)
+        form.rebind(data, record)
         if not form.is_valid():
             reported = {e.column for e in row.errors}
             for field_name, messages in form.errors.items():
@@ -493,10 +505,11 @@ def preview(kind, content, scope, *, progress=None, phases=1):
 def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, progress=None):
     """Preview the ``kind`` roster in ``content``; with ``commit``, write it in one transaction.
 
-    Side effects (with ``commit`` only): creates and updates records through
-    records.record_create / record_update with source 导入, so ID claims, derived fields and
-    history are exactly those of a typed entry. Without ``skip_invalid`` any invalid row
-    refuses the whole file; a service refusal of any row rolls back everything written.
+    Side effects (with ``commit`` only): new records in bulk through
+    records.record_create_many and changed ones through records.record_update, with source 导入,
+    so ID claims, derived fields and history are those of a typed entry; one 导入 audit event
+    (also for a refused commit). Without ``skip_invalid`` any invalid row refuses the whole
+    file; a service refusal of any row rolls back everything written.
     ``progress``: see the module's docstring.
     """
     if not commit:
@@ -508,36 +521,66 @@ def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, pro
             result.refused = True
             tracker.done = tracker.total
             tracker.report()
-            return result
-        try:
-            with transaction.atomic():
-                _write(result, scope.user, SPECS[kind].model, tracker)
-        except ValidationError:
-            result.refused = True
-            return result
-        finally:
-            tracker.report()
-        result.committed = True
+        else:
+            try:
+                with transaction.atomic():
+                    _write(result, scope.user, SPECS[kind].model, tracker)
+                result.committed = True
+            except ValidationError:
+                result.refused = True
+            finally:
+                tracker.report()
+        _audit_import(kind, scope.user, result)
     return result
 
 
+def _audit_import(kind, user, result):
+    summary = result.summary()
+    audit_record(
+        user=user,
+        action=AuditEvent.Action.IMPORT,
+        object_type=f"registry.{SPECS[kind].model._meta.model_name}",
+        object_label=f"{Category(kind).label}花名册",
+        result=AuditEvent.Result.SUCCESS if result.committed else AuditEvent.Result.DENIED,
+        count=summary["created"] + summary["updated"],
+        detail=(
+            f"共{summary['rows']}行：新增{summary['created']}，更新{summary['updated']}，"
+            f"无变化{summary['unchanged']}，无效{summary['invalid']}"
+            + ("" if result.committed else "；未导入")
+        ),
+    )
+
+
 def _write(result, user, model, tracker):
+    """New rows in bulk (records.record_create_many), changed ones one by one through
+    records.record_update (each checks the record's version and lock)."""
+    new = [row for row in result.rows if row.verdict == Verdict.NEW]
+    if new:
+        try:
+            created = records.record_create_many(
+                model=model, user=user, data_list=[row.data for row in new], source=HistorySource.IMPORT
+            )
+        except ValidationError as exc:
+            number = (getattr(exc, "params", None) or {}).get("id_number")
+            blamed = next((row for row in new if row.data["id_number"] == number), new[0])
+            blamed.verdict = Verdict.INVALID
+            blamed.errors.extend(RowError(row=blamed.row, column=WHOLE_ROW, message=m) for m in exc.messages)
+            raise
+        for row, record in zip(new, created, strict=True):
+            row.record = record
     failed = None
     for row in result.rows:
         tracker.step()
+        if row.verdict != Verdict.UPDATED:
+            continue
         try:
-            if row.verdict == Verdict.NEW:
-                row.record = records.record_create(
-                    model=model, user=user, data=row.data, source=HistorySource.IMPORT
-                )
-            elif row.verdict == Verdict.UPDATED:
-                row.record = records.record_update(
-                    record=row.record,
-                    user=user,
-                    data=row.data,
-                    version=row.record.version,
-                    source=HistorySource.IMPORT,
-                )
+            row.record = records.record_update(
+                record=row.record,
+                user=user,
+                data=row.data,
+                version=row.record.version,
+                source=HistorySource.IMPORT,
+            )
         except ValidationError as exc:
             row.verdict = Verdict.INVALID
             for message in exc.messages:
