@@ -6,6 +6,8 @@ from registry import views_records as views
 
 urlpatterns = [
     path("", views.record_list, name="record_list"),
+    path("template.xlsx", views.record_template, name="record_template"),
+    path("export.xlsx", views.record_export, name="record_export"),
     path("new/", views.record_create, name="record_create"),
     path("<int:pk>/", views.record_detail, name="record_detail"),
     path("<int:pk>/edit/", views.record_edit, name="record_edit"),

@@ -12,16 +12,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import policy
-from registry import records
+from audit.models import AuditEvent
+from registry import export, records
 from registry.choices import Category
 from registry.filters import RecordFilterForm
 from registry.forms import ChildForm, ElderForm, ExitForm, RecordForm, RestoreForm, WomanForm
-from registry.models import AccessLog, Child, Elder, Region, Woman
+from registry.models import Child, Elder, Region, Woman
 from registry.roster import template as roster_template
 
 
@@ -80,7 +81,7 @@ def record_list(request, kind):
     page = Paginator(queryset, 20).get_page(request.GET.get("page"))
     records.access_log_write(
         request,
-        AccessLog.Action.LIST,
+        AuditEvent.Action.LIST,
         kind.category,
         count=len(page.object_list),
         detail=request.GET.urlencode(),
@@ -102,10 +103,40 @@ def record_list(request, kind):
 
 @require_GET
 @login_required
+def record_export(request, kind):
+    """The list's records as xlsx: the same scope and filters as the list page, every row, every
+    field (masked for a liaison), logged with the row count and the filters."""
+    kind = _kind(kind)
+    prefixes = policy.record_prefixes(request.user)
+    if not prefixes:
+        raise Http404
+    filters = RecordFilterForm(request.GET or None, user=request.user, kind=kind)
+    written = export.export_queryset(
+        filters.apply(kind.model.objects.visible_to(request.user)),
+        fieldsets=kind.form.fieldsets,
+        masked=policy.sees_masked_records(request.user),
+        prefixes=prefixes,
+    )
+    records.access_log_write(
+        request,
+        AuditEvent.Action.EXPORT,
+        kind.category,
+        count=written.rows,
+        detail=filters.query_without_page(),
+    )
+    response = FileResponse(written.file, content_type=export.XLSX)
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
+        export.export_filename(kind.model)
+    )
+    return response
+
+
+@require_GET
+@login_required
 def record_detail(request, kind, pk):
     kind = _kind(kind)
     record = get_record_for_user(request.user, kind, pk)
-    records.access_log_write(request, AccessLog.Action.VIEW, kind.category, record_id=record.pk)
+    records.access_log_write(request, AuditEvent.Action.VIEW, kind.category, record_id=record.pk)
     return render(
         request,
         "registry/record_detail.html",
@@ -200,7 +231,7 @@ def record_status(request, kind, pk):
 def record_history(request, kind, pk):
     kind = _kind(kind)
     record = get_record_for_user(request.user, kind, pk)
-    records.access_log_write(request, AccessLog.Action.HISTORY, kind.category, record_id=record.pk)
+    records.access_log_write(request, AuditEvent.Action.HISTORY, kind.category, record_id=record.pk)
     return render(
         request,
         "registry/record_history.html",
@@ -226,13 +257,15 @@ def high_risk_children(user, limit=10):
 
 @require_GET
 @login_required
-def children_template(request):
-    """The children's roster template (xlsx), for those who import rosters."""
+def record_template(request, kind):
+    """The register's roster template (xlsx), for those who import rosters."""
+    kind = _kind(kind)
     if not policy.import_prefixes(request.user):
         raise Http404
     response = HttpResponse(
-        roster_template.children_template(),
+        roster_template.roster_template(kind.category),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote("留守儿童花名册导入模板.xlsx")
+    filename = roster_template.TEMPLATES[kind.category].filename
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(filename)
     return response

@@ -8,6 +8,7 @@ fails, listing it, until it does — so a new view is covered the day it is adde
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from io import BytesIO
 
 import pytest
 from django.db import models
@@ -16,11 +17,13 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.html import escape
+from openpyxl import Workbook, load_workbook
 
 from accounts.models import Role
 from registry import records
 from registry.choices import Category
-from registry.models import Child, Elder, Woman
+from registry.export import XLSX
+from registry.models import Child, Elder, ImportJob, Woman
 from survey import services, supervision
 from survey.models import Campaign, Inspection, Rectification, SpotCheck, VillageReturn
 from survey.views import RETURN_ACTIONS
@@ -52,6 +55,12 @@ PARAMS = {
     "rectification_add": {"pk": "inspection"},
     "spot_check": {"pk": "spot_check"},
     "rectification_action": {"pk": "rectification", "action": "item_action"},
+    "import_job": {"pk": "import_job"},
+    "import_job_progress": {"pk": "import_job"},
+    "import_job_confirm": {"pk": "import_job"},
+    "import_job_rerun": {"pk": "import_job"},
+    "import_job_discard": {"pk": "import_job"},
+    "import_job_invalid_rows": {"pk": "import_job"},
 }
 # Parameters that choose what to do, not whose object: every value is swept.
 CHOICES = {"return_action": sorted(RETURN_ACTIONS), "item_action": sorted(ITEM_ACTIONS)}
@@ -69,6 +78,8 @@ RECORD_SCOPE = {
     "supervisor": ["410923"],
     "liaison": ["4109"],
     "sysadmin": [],  # manages accounts and regions, reads no personal records
+    "secadmin": [],  # grants roles (三权分立), reads no personal records
+    "auditor": [],  # reads the audit log only: no personal records, no regions
 }
 REGION_SCOPE = {**RECORD_SCOPE, "sysadmin": [""]}
 ROLES = list(RECORD_SCOPE)
@@ -127,6 +138,16 @@ def overlaps(prefix, scope):
 
 
 @pytest.fixture
+def cast(cast):
+    """The standing cast and the other two administrators of 三权分立."""
+    return {
+        **cast,
+        "secadmin": UserFactory(username="secadmin", role=Role.SECURITY_ADMIN, region=None, is_staff=True),
+        "auditor": UserFactory(username="auditor", role=Role.AUDIT_ADMIN, region=None, is_staff=True),
+    }
+
+
+@pytest.fixture
 def world(cast, tree):
     """Records, returns, campaigns, inspections, spot checks and items in villages A and B
     (county 1), C (county 2) and X (another city), each with the code prefix that scopes it."""
@@ -176,6 +197,19 @@ def world(cast, tree):
         objects["inspection"].append((county.prefix, inspection.pk))
         objects["spot_check"].extend((county.prefix, c.pk) for c in inspection.checks.all())
         objects["rectification"].append((county.prefix, item.pk))
+    # An import job is its owner's alone; filed under the owner's region, so every role outside
+    # it must get a 404 (tests/test_roster_upload.py checks the city office too).
+    objects["import_job"] = []
+    book = Workbook()
+    book.active.append(["原行号", "错误原因"])
+    invalid_rows = BytesIO()
+    book.save(invalid_rows)
+    for owner in (cast["county"], city_x):
+        job = ImportJob.objects.create(
+            owner=owner, category=Category.CHILD, file_name="花名册.xlsx", rows=1,
+            state=ImportJob.State.DONE, finished_at=timezone.now(), invalid_rows=invalid_rows.getvalue(),
+        )  # fmt: skip
+        objects["import_job"].append((owner.region.prefix, job.pk))
     return objects
 
 
@@ -378,19 +412,33 @@ def test_no_page_shows_personal_data_out_of_scope(cast, world, probe, role):
             # xlsx downloads without personal data: the 统计表 (counts) and the empty roster template.
             if "GET" not in allowed_methods(probe, url) or pattern.name in (
                 "survey_statistics",
-                "children_template",
+                "record_template",
             ):
                 continue
             queries = [{}]
-            if pattern.name == "record_list":
+            if pattern.name in ("record_list", "record_export"):
                 queries += [{"q": secret} for secret in sorted(secrets)] + [{"status": "exited"}]
             for query in queries:
                 response = client.get(url, query, follow=True)
-                body = response.content.decode()
+                body = _text(response)
                 typed = query.get("q")  # the search box shows what was typed
                 assert [s for s in secrets - {typed} if s in body] == [], (url, query)
-                if typed and response.status_code == 200:
+                if typed and response.status_code == 200 and pattern.name == "record_list":
                     assert list(response.context["page"].object_list) == [], (url, query)
+                if typed and response.status_code == 200 and pattern.name == "record_export":
+                    assert body.count("\n") == 0, (url, query)  # the header row only
+
+
+def _text(response):
+    """What a response shows: a page's HTML, or an xlsx download's cells (a row a line)."""
+    if response.get("Content-Type") != XLSX:
+        return response.content.decode()
+    workbook = load_workbook(BytesIO(b"".join(response.streaming_content)), read_only=True)
+    return "\n".join(
+        "\t".join("" if value is None else str(value) for value in row)
+        for sheet in workbook
+        for row in sheet.iter_rows(values_only=True)
+    )
 
 
 @pytest.mark.parametrize("role", [*ROLES, None])
