@@ -10,6 +10,7 @@ Chinese, for the person typing. Nothing here touches the database.
 """
 
 import datetime
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -123,17 +124,24 @@ def _id_birth_date(number, today, errors):
     return birth_date
 
 
+@functools.lru_cache(maxsize=4096)
+def _region_counties(code):
+    """The county entries (name[start-end]) of a 6-digit code in stdnum's table; () if unknown.
+    Cached: a roster repeats a few dozen codes thousands of times."""
+    try:
+        info = {key: value for _part, props in numdb.get("cn/loc").info(code) for key, value in props.items()}
+        return tuple(county for county in info.get("county", "").split(",") if county)
+    except Exception:  # whatever the table lookup raises, the code is not known
+        return ()
+
+
 def _region_warnings(code, birth_date):
     """Warnings about the 6-digit region code, from stdnum's table of division codes.
 
     A code created after the birth year is normal (numbers are issued later, people move);
     a code withdrawn before the person was born is suspicious; an unknown code more so.
     """
-    try:
-        info = {key: value for _part, props in numdb.get("cn/loc").info(code) for key, value in props.items()}
-        counties = [county for county in info.get("county", "").split(",") if county]
-    except Exception:  # whatever the table lookup raises, the code is not known
-        counties = []
+    counties = _region_counties(code)
     if not counties:
         return (f"身份证号前6位地区码 {code} 不在国家区划代码表中，请核对",)
     if birth_date is None:

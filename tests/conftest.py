@@ -34,6 +34,14 @@ _raw_force_login = Client.force_login
 
 
 @pytest.fixture(autouse=True)
+def _no_preview_kept_from_another_test(monkeypatch):
+    """The roster pipeline keeps a process's last preview for its commit: never another test's."""
+    from registry.roster import pipeline
+
+    monkeypatch.setattr(pipeline, "_last_preview", None)
+
+
+@pytest.fixture(autouse=True)
 def _force_login_passes_two_factor(monkeypatch):
     """``client.force_login(user)`` also passes the second factor for a user who must have one
     (accounts.otp.otp_required: administrators, the city office, staff): a confirmed TOTP device

@@ -338,7 +338,67 @@ def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeyp
     import_children(
         xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
     )
+    # The preview's verdicts are reused: the bar starts half way, at the write.
+    assert calls == [(n, 12) for n in (6, 8, 10, 12, 12)]
+
+    calls.clear()
+    import_children(
+        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
+    )
+    # No preview before it: judged, then written.
     assert calls == [(n, 12) for n in (2, 4, 6, 8, 10, 12, 12)]
+
+
+def _judged_rows(monkeypatch):
+    """Count the rows the pipeline judges (each is bound to the form once)."""
+    judged = []
+    rebind = pipeline.ChildForm.rebind
+
+    def counting(form, data, instance=None):
+        judged.append(data.get("id_number"))
+        return rebind(form, data, instance)
+
+    monkeypatch.setattr(pipeline.ChildForm, "rebind", counting)
+    return judged
+
+
+def test_roster_commit_reuses_the_preview_of_the_same_file_and_importer(cast, ids, monkeypatch):
+    judged = _judged_rows(monkeypatch)
+    scope = ImportScope.for_user(cast["county"])
+
+    preview = import_children(xlsx_bytes(ids), scope=scope)
+    judged_by_preview = len(judged)
+    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    assert judged_by_preview > 0 and len(judged) == judged_by_preview  # not judged again
+    assert committed.summary() == preview.summary() | {"created": 2}
+    assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted([ids["a"], ids["x"]])
+
+
+def test_roster_commit_judges_again_when_the_registry_changed_since_the_preview(cast, tree, ids, monkeypatch):
+    judged = _judged_rows(monkeypatch)
+    scope = ImportScope.for_user(cast["county"])
+    import_children(xlsx_bytes(ids), scope=scope)
+    judged_by_preview = len(judged)
+    make_child(tree["410923100201"], id_number=ids["x"])  # someone registers one of the file's children
+
+    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    assert len(judged) == 2 * judged_by_preview
+    assert {"row": 8, "column": "身份证号", "message": duplicate_id_message(ids["x"])} in committed.summary()[
+        "errors"
+    ]
+    assert committed.summary()["created"] == 1
+
+
+def test_roster_commit_by_another_importer_judges_again(cast, tree, ids, monkeypatch):
+    judged = _judged_rows(monkeypatch)
+    import_children(xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]))
+    judged_by_preview = len(judged)
+
+    import_children(xlsx_bytes(ids), scope=ImportScope.for_user(None), commit=True, skip_invalid=True)
+
+    assert len(judged) == 2 * judged_by_preview
 
 
 def test_roster_invalid_rows_workbook_fixed_and_imported_again(cast, ids):

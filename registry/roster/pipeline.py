@@ -14,6 +14,7 @@ person is registered.
 after the preview's, so ``total`` is twice the rows and ``done`` climbs once from 0 to it.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -106,6 +107,8 @@ class ImportResult:
     kind: str = Category.CHILD
     columns: list = field(default_factory=list)  # [(canonical column, header text as found)]
     tracker: object = field(default=None, repr=False)
+    file_ids: list = field(default_factory=list, repr=False)  # the file's readable ID numbers
+    snapshot: tuple = field(default=None, repr=False)  # what the verdicts depend on (_snapshot)
 
     def count(self, verdict):
         return sum(1 for row in self.rows if row.verdict == verdict)
@@ -499,6 +502,54 @@ def preview(kind, content, scope, *, progress=None, phases=1):
     if phases == 1:
         tracker.report()
     result.tracker = tracker
+    result.file_ids, result.snapshot = ids, _snapshot(existing.values(), claimed, villages, on)
+    return result
+
+
+# --- a preview's verdicts reused by its commit -------------------------------------------------
+#
+# An officer previews a file, then commits it. Judging every row again on commit would double
+# the work; instead the commit reuses the verdicts of the last preview made in this process if
+# it is the same file, kind and importer, and nothing they depend on has changed since: the
+# reference date, the ID claims and the in-scope records (with their versions and status) of
+# the file's ID numbers, and the villages (with names) of the scope. Checked inside the
+# commit's transaction; on any difference, or in another process, the file is judged anew.
+
+_last_preview = None  # (key, ImportResult): one per process, taken by the next commit
+
+
+def _key(kind, content, scope):
+    return (kind, hashlib.sha256(content).hexdigest(), getattr(scope.user, "pk", None), scope.prefixes)
+
+
+def _snapshot(existing, claimed, villages, on):
+    """What a file's verdicts depend on in the database, comparable with ==."""
+    return (
+        on,
+        frozenset(claimed),
+        frozenset((r.id_number, r.pk, r.version, r.status, r.village_id) for r in existing),
+        frozenset((county, township, v.pk, v.code, v.name) for county, township, v in villages.places),
+    )
+
+
+def _preview_keep(kind, content, scope, result):
+    global _last_preview
+    _last_preview = (_key(kind, content, scope), result)
+
+
+def _preview_reuse(kind, content, scope):
+    """The last preview's result for this commit if still exact (see above), else None."""
+    global _last_preview
+    kept, _last_preview = _last_preview, None
+    if kept is None or kept[0] != _key(kind, content, scope):
+        return None
+    result = kept[1]
+    ids = result.file_ids
+    records_in_scope = SPECS[kind].model.objects.in_prefixes(scope.prefixes)
+    existing = list(_each_in(records_in_scope, "id_number", ids))
+    claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
+    if _snapshot(existing, claimed, VillageIndex(scope), reference_date()) != result.snapshot:
+        return None
     return result
 
 
@@ -513,9 +564,17 @@ def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, pro
     ``progress``: see the module's docstring.
     """
     if not commit:
-        return preview(kind, content, scope, progress=progress)
+        result = preview(kind, content, scope, progress=progress)
+        _preview_keep(kind, content, scope, result)
+        return result
     with transaction.atomic():
-        result = preview(kind, content, scope, progress=progress, phases=2)
+        result = _preview_reuse(kind, content, scope)
+        if result is None:
+            result = preview(kind, content, scope, progress=progress, phases=2)
+        else:
+            result.tracker = _Progress(progress, 2 * len(result.rows))
+            result.tracker.done = len(result.rows)
+            result.tracker.report()
         tracker = result.tracker
         if result.count(Verdict.INVALID) and not skip_invalid:
             result.refused = True
