@@ -104,9 +104,17 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "csp",
+    # Two-factor sign-in (TOTP) for administrators and the city office: accounts/otp.py.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    # Background jobs (roster imports of many rows): django-tasks with its database backend;
+    # `manage.py db_worker` runs them (`make run` starts one).
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "registry",
     "survey",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -119,9 +127,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Lets audit events written by services (which take no request) record the client's address.
+    "audit.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Session epoch, absolute limit, two-factor step and first-login password change, in that
+    # order, before any view (accounts/middleware.py). After auth, OTP, messages and htmx.
+    "accounts.middleware.SessionGuardMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
@@ -162,7 +176,11 @@ except ValueError as exc:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs 100–170 ms per statistics query and gains nothing on these
     # short aggregations (bench/survey.py).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # A row held by another transaction (two people saving one record) is waited for at most
+    # DB_LOCK_TIMEOUT_MS, then the save fails with a message instead of hanging (tests/test_faults.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", f"-c jit=off -c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 5000)}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -186,6 +204,12 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# However active, a session ends this long after its login (accounts/middleware.py).
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 8 * 3600)
+if SESSION_ABSOLUTE_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        f"环境变量 SESSION_ABSOLUTE_SECONDS={SESSION_ABSOLUTE_SECONDS} 应为正整数（秒）。"
+    )
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -200,6 +224,17 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp, TOTP; accounts/otp.py). These roles (accounts.models.Role values:
+# the three administrators and the city office), staff and superusers must enrol a phone and
+# enter its code after the password; anyone else may choose to.
+OTP_REQUIRED_ROLES = ("sysadmin", "security_admin", "audit_admin", "city_office")
+OTP_TOTP_ISSUER = "留守儿童关爱保护信息平台"
+# Five wrong codes in a row lock the code entry for AXES_COOLOFF_TIME, as five wrong passwords
+# lock the account (django-otp's failure counter on the device). Its exponential back-off
+# (1, 2, 4 … seconds) is off: the lock replaces it.
+OTP_FAILURE_LIMIT = AXES_FAILURE_LIMIT
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
@@ -263,12 +298,68 @@ CONTENT_SECURITY_POLICY = {
 # Empty: no restriction. Checked against REMOTE_ADDR, so a proxy in front must pass the client's.
 ADMIN_ALLOWED_NETWORKS = env_networks("ADMIN_ALLOWED_NETWORKS")
 
+# Logs never hold a resident ID or a mobile number (issue 6): every handler masks them
+# (config/logging.py). Django's default handlers are replaced, so none writes unmasked: the
+# "django" loggers reach the console through the root, and the ADMINS by e-mail without DEBUG.
+_REDACT = "redact_personal_numbers"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        _REDACT: {"()": "config.logging.RedactPersonalNumbers"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": [_REDACT]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["require_debug_true", _REDACT],
+        },
+        "mail_admins": {
+            "class": "config.logging.RedactingAdminEmailHandler",
+            # Errors only, as Django's default: a 4xx (e.g. a refused 413 upload) is no e-mail,
+            # and the e-mail's report would read the whole request body.
+            "level": "ERROR",
+            "filters": ["require_debug_false", _REDACT],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Uploads: a roster may be up to registry.roster.reader.MAX_FILE_BYTES (20 MB); the import view
+# refuses a larger request from its Content-Length before reading it. Files above 5 MB stream to a
+# temporary file instead of memory; ordinary form fields stay within Django's 2.5 MB.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
+# Background jobs: django-tasks with the database backend (django-tasks-db), run by `db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A roster with more rows than this is previewed and imported by the worker, with a progress bar.
+IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 3000)
+# SQLite only (PostgreSQL asks the worker's lock): a running job silent for this long may be re-run.
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600)
+
+# Audit log (audit app): events are kept at least this many days; `purge_audit` refuses younger
+# ones, and the database triggers refuse them whatever this says. Below 180 is refused here.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 180)
+if AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured(
+        f"环境变量 AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS} 太短：审计日志至少保存 180 天。"
+    )
 
 # Registry rules (DESIGN §2): thresholds as settings
 # Read by registry.rules at call time. Local definitions differ between provinces; change

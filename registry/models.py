@@ -404,34 +404,6 @@ class Elder(PersonRecord):
 RECORD_MODELS = {Category.CHILD: Child, Category.WOMAN: Woman, Category.ELDER: Elder}
 
 
-class AccessLog(models.Model):
-    """Who looked at or exported whose personal data, when and from where (append-only)."""
-
-    class Action(models.TextChoices):
-        VIEW = "view", "查看"
-        LIST = "list", "列表"
-        HISTORY = "history", "查看历史"
-        EXPORT = "export", "导出"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.PROTECT)
-    action = models.CharField("操作", max_length=10, choices=Action.choices)
-    category = models.CharField("类别", max_length=10, choices=Category.choices)
-    record_id = models.BigIntegerField("记录", null=True, blank=True)
-    row_count = models.PositiveIntegerField("条数", default=1)
-    detail = models.CharField("说明", max_length=300, blank=True)
-    ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
-    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
-
-    class Meta:
-        verbose_name = "个人信息访问记录"
-        verbose_name_plural = "个人信息访问记录"
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["category", "record_id"], name="accesslog_record")]
-
-    def __str__(self):
-        return f"{self.user} {self.get_action_display()} {self.get_category_display()} {self.record_id or ''}"
-
-
 class VillageStatistics(models.Model):
     """The children's statistics of one village on a reference date (registry.statistics)."""
 
@@ -447,3 +419,97 @@ class VillageStatistics(models.Model):
 
     def __str__(self):
         return f"{self.village_code} · {self.on:%Y-%m-%d}"
+
+
+# --- roster imports (issue 5: the upload page and its background jobs) ------------------------
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """The jobs ``user`` started: nobody else sees a job, whatever their role."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self.filter(owner=user)
+
+    def without_content(self):
+        """Lists need neither the uploaded file nor the invalid rows' workbook."""
+        return self.defer("content", "invalid_rows")
+
+
+class ImportJob(models.Model):
+    """One upload of a roster by a county or city officer, from preview to commit.
+
+    Small files are previewed and committed in the request; big ones by the background
+    worker (registry.tasks), which reports ``progress_done`` of ``progress_total`` rows. The
+    uploaded file is dropped once the job is finished (registry.tasks.import_job_finish);
+    the counts, the errors and the invalid rows the officer must correct are kept.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        PREVIEWING = "previewing", "预览中"
+        AWAITING = "awaiting", "待确认"
+        COMMITTING = "committing", "导入中"
+        DONE = "done", "已完成"
+        REFUSED = "refused", "已拒绝"
+        FAILED = "failed", "失败"
+
+    FINISHED = (State.DONE, State.REFUSED)
+    RUNNING = (State.QUEUED, State.PREVIEWING, State.COMMITTING)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="导入人", on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    category = models.CharField("类别", max_length=10, choices=Category.choices)
+    file_name = models.CharField("文件名", max_length=255)
+    content = models.BinaryField("文件内容", null=True, blank=True)
+    skip_invalid = models.BooleanField("仅导入有效行", default=False)
+    background = models.BooleanField("后台运行", default=False)
+    rows = models.PositiveIntegerField("文件行数", default=0)
+    state = models.CharField("状态", max_length=12, choices=State.choices, default=State.QUEUED)
+    attempt = models.PositiveIntegerField("运行次数", default=0)
+    task_id = models.CharField("后台任务", max_length=64, blank=True)
+    progress_done = models.PositiveIntegerField("已处理行数", default=0)
+    progress_total = models.PositiveIntegerField("总行数", default=0)
+    summary = models.JSONField("结果统计", default=dict, blank=True)
+    errors = models.JSONField("错误列表", default=list, blank=True)
+    invalid_rows = models.BinaryField("无效行工作簿", null=True, blank=True)
+    failure = models.TextField("失败原因", blank=True)
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    updated_at = models.DateTimeField("最近进展", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "花名册导入"
+        verbose_name_plural = "花名册导入"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="importjob_owner_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress_done__lte=models.F("progress_total")),
+                name="importjob_progress_within_total",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True) | models.Q(state__in=["done", "refused"]),
+                name="importjob_finished_only_when_done_or_refused",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} · {self.get_state_display()}"
+
+    @property
+    def is_finished(self):
+        return self.state in self.FINISHED
+
+    @property
+    def is_running(self):
+        return self.state in self.RUNNING
+
+    @property
+    def percent(self):
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))

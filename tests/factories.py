@@ -2,9 +2,13 @@
 child, woman and elder records registered through the entry service."""
 
 import itertools
+import time
+from base64 import b32decode
 from datetime import date, timedelta
 
 import factory
+from django.urls import reverse
+from django_otp.oath import TOTP
 from stdnum.cn import ric
 
 from accounts.models import Organisation, OrganisationKind, Role, User
@@ -291,3 +295,22 @@ def elder_post_data(village, **overrides):
 
 
 FORMS = {Child: ChildForm, Woman: WomanForm, Elder: ElderForm}
+
+
+# --- the second sign-in factor (accounts.otp) ------------------------------------------------
+
+
+def totp_code(key, later=0):
+    """The code an authenticator app shows now (``later`` 30-second steps ahead) for binary ``key``."""
+    totp = TOTP(key)
+    totp.time = time.time() + 30 * later
+    return f"{totp.token():06d}"
+
+
+def enrol_second_factor(client, next_url="/"):
+    """The real enrolment page for a signed-in user with no phone yet: read the secret the page
+    shows and confirm it with the current code. Returns (binary key, the confirming response)."""
+    page = client.get(reverse("otp_enrol"), {"next": next_url})
+    key = b32decode(page.context["secret"].replace(" ", ""))
+    response = client.post(reverse("otp_enrol"), {"token": totp_code(key), "next": next_url})
+    return key, response
