@@ -21,12 +21,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from audit import export as audit_export
 from registry.choices import Assistance, Category
 from registry.models import Region, RegionLevel
 from registry.records import mask_personal
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX = audit_export.XLSX
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
 # Rows fetched from the database at a time.
@@ -41,8 +41,7 @@ CHILD_EXTRA_FIELDS = ("left_behind_type", "is_high_risk", "risk_flags")
 def escape_formula(text):
     """``text`` as a spreadsheet shows it, never evaluates it: a leading ``= + - @ \\t \\r`` is
     prefixed with a single quote; characters that XML cannot hold are dropped."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return audit_export.safe(ILLEGAL_CHARACTERS_RE.sub("", text))
 
 
 def is_text_field(name):

@@ -24,6 +24,7 @@ from accounts import policy
 from audit.models import AuditEvent
 from registry import records, tasks
 from registry.choices import Category
+from registry.export import XLSX
 from registry.models import ImportJob
 from registry.roster.reader import MAX_FILE_BYTES, RosterFileError
 
@@ -32,7 +33,6 @@ MAX_REQUEST_BYTES = MAX_FILE_BYTES + 256 * 1024
 TOO_BIG = f"文件过大：花名册文件不能超过{MAX_FILE_BYTES // 2**20}MB，请拆分后分批导入。"
 ERRORS_PER_PAGE = 100
 JOBS_PER_PAGE = 20
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTER_SLUGS = {Category.CHILD: "children", Category.WOMAN: "women", Category.ELDER: "elders"}
 
 

@@ -264,7 +264,7 @@ def record_template(request, kind):
         raise Http404
     response = HttpResponse(
         roster_template.roster_template(kind.category),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=export.XLSX,
     )
     filename = roster_template.TEMPLATES[kind.category].filename
     response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(filename)

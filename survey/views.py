@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import policy
 from registry.choices import Category
+from registry.export import XLSX
 from registry.models import Region, RegionLevel, scope_roots
 from registry.views import get_region_for_user
 from survey import charts, export, services
@@ -232,9 +233,7 @@ def statistics_export(request, pk, code):
         reference_date=campaign.reference_date,
         rows=rows,
     )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    response = HttpResponse(content, content_type=XLSX)
     filename = quote(f"{region.name}留守儿童统计表.xlsx")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     return response

@@ -297,7 +297,10 @@ def test_demo_member_units_and_offices(demo):
 
 def test_demo_prints_the_logins(demo):
     assert f"密码均为 {DEMO_PASSWORD}" in demo
-    for username in ("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison", "admin"):
+    for username in (
+        *("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison"),
+        *("admin", "secadmin", "auditor"),
+    ):
         assert f"  {username} " in demo
 
 
@@ -312,6 +315,8 @@ def test_demo_prints_the_logins(demo):
         ("supervisor", Role.SUPERVISOR, "410900000000"),
         ("liaison", Role.LIAISON, "410900000000"),
         ("admin", Role.SYSADMIN, None),
+        ("secadmin", Role.SECURITY_ADMIN, None),
+        ("auditor", Role.AUDIT_ADMIN, None),
     ],
 )
 def test_each_demo_account_logs_in_to_its_home(client, demo, username, role, scope):
