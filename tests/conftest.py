@@ -1,8 +1,10 @@
 """The standing cast (STYLE §10): one user per role over a small region tree."""
 
 from datetime import date, timedelta
+from importlib import import_module
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -101,3 +103,16 @@ def campaign(cast, tree):
         categories=list(Category),
     )
     return survey_services.campaign_start(user=cast["city"], campaign=campaign)
+
+
+@pytest.fixture
+def audit_log_flushable_on_sqlite(transactional_db):
+    """For ``transaction=True`` tests. The test database is emptied by DELETE on SQLite, which
+    the audit log's append-only triggers refuse: lift them for that cleanup only, and put them back."""
+    yield
+    if connection.vendor != "sqlite" or "audit_auditevent" not in connection.introspection.table_names():
+        return
+    triggers = import_module("audit.migrations.0002_append_only_triggers")
+    with connection.cursor() as cursor:
+        for statement in [*triggers.SQLITE_REVERSE, "DELETE FROM audit_auditevent", *triggers.SQLITE_FORWARD]:
+            cursor.execute(statement)

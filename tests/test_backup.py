@@ -7,7 +7,6 @@ pg_restore) with DATABASE_URL; .ci/run runs both.
 """
 
 import json
-from importlib import import_module
 from io import StringIO
 
 import pytest
@@ -22,22 +21,12 @@ from survey import services as survey_services
 from survey.models import VillageReturn
 from tests.factories import ChildFactory, ElderFactory, WomanFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("audit_log_flushable_on_sqlite"),
+]
 
 A, B = "410922100201", "410922100202"
-
-
-@pytest.fixture(autouse=True)
-def _audit_log_flushable_on_sqlite(transactional_db):
-    """The test database is emptied by DELETE on SQLite, which the audit log's append-only
-    triggers refuse: lift them for that cleanup only, and put them back."""
-    yield
-    if connection.vendor != "sqlite" or "audit_auditevent" not in connection.introspection.table_names():
-        return
-    triggers = import_module("audit.migrations.0002_append_only_triggers")
-    with connection.cursor() as cursor:
-        for statement in [*triggers.SQLITE_REVERSE, "DELETE FROM audit_auditevent", *triggers.SQLITE_FORWARD]:
-            cursor.execute(statement)
 
 
 @pytest.fixture

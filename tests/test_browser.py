@@ -11,7 +11,6 @@ with the reason; REQUIRE_BROWSER=1 (set by .ci/run) turns that skip into a failu
 
 import os
 import re
-from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -44,19 +43,7 @@ if _missing:
     pytest.skip(f"跳过浏览器测试：{_missing}", allow_module_level=True)
 
 A = "410922100201"
-
-
-@pytest.fixture(autouse=True)
-def _audit_log_flushable_on_sqlite(transactional_db):
-    """The test database is emptied by DELETE on SQLite, which the audit log's append-only
-    triggers refuse: lift them for that cleanup only, and put them back."""
-    yield
-    if connection.vendor != "sqlite" or "audit_auditevent" not in connection.introspection.table_names():
-        return
-    triggers = import_module("audit.migrations.0002_append_only_triggers")
-    with connection.cursor() as cursor:
-        for statement in [*triggers.SQLITE_REVERSE, "DELETE FROM audit_auditevent", *triggers.SQLITE_FORWARD]:
-            cursor.execute(statement)
+pytestmark = pytest.mark.usefixtures("audit_log_flushable_on_sqlite")
 
 
 @pytest.fixture
