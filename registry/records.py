@@ -9,12 +9,11 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from accounts import policy
 from accounts.models import Role, User
 from audit.services import Action, audit_record
-from registry import rules
+from registry import bulk, rules
 from registry.choices import Assistance, Category, ExitReason, HistorySource, RecordStatus
 from registry.models import RECORD_MODELS, IdentityClaim, Region
 from registry.statistics import village_statistics_refresh
@@ -188,9 +187,7 @@ def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, o
             IdentityClaim.objects.bulk_create(claims, batch_size=CREATE_BATCH)
     except IntegrityError:
         raise ValidationError("有身份证号刚被他人登记，请重新预览后再导入。", code="claimed") from None
-    bulk_create_with_history(
-        created, model, batch_size=CREATE_BATCH, default_user=user, default_change_reason=source
-    )
+    bulk.insert_with_history(model, created, user=user, reason=source)
     if model is RECORD_MODELS[Category.CHILD]:
         village_statistics_refresh({record.village_code for record in created}, on)
     return created

@@ -213,6 +213,26 @@ def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast,
     assert VillageStatistics.objects.get(village_code=child.village_code).counts["total"] >= 1
 
 
+def test_roster_imported_records_and_their_history_hold_what_was_written(cast, ids):
+    """New rows go in by COPY on PostgreSQL: every field comes back as a typed save stores it."""
+    scope = ImportScope.for_user(cast["county"])
+
+    result = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    fields = [f.attname for f in Child._meta.concrete_fields]
+    for row in (r for r in result.rows if r.record is not None):
+        stored = Child.objects.get(pk=row.record.pk)
+        assert [getattr(stored, f) for f in fields] == [getattr(row.record, f) for f in fields]
+        entry = stored.history.get()
+        assert (entry.history_type, entry.history_user, entry.history_change_reason) == (
+            "+",
+            cast["county"],
+            HistorySource.IMPORT,
+        )
+        assert [getattr(entry.instance, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert stored.risk_flags == row.record.risk_flags and stored.created_at is not None
+
+
 def test_roster_commit_without_skip_invalid_writes_nothing(cast, ids, tmp_path):
     path = tmp_path / "roster.xlsx"
     path.write_bytes(xlsx_bytes(ids))

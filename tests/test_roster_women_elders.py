@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Role
-from registry import records
+from registry import bulk
 from registry.choices import Category, HistorySource, LivingArrangement, Sex
 from registry.models import Elder, IdentityClaim, Woman
 from registry.records import duplicate_id_message
@@ -246,14 +246,14 @@ def test_women_county_officer_of_another_county_cannot_import_into_this_one(cast
 def test_women_failure_after_every_row_is_written_rolls_back_every_row(cast, women, monkeypatch):
     """A fault once the records and their ID claims are in the database (here: writing their
     history) leaves nothing behind."""
-    write_history, calls = records.bulk_create_with_history, []
+    write, calls = bulk.insert_with_history, []
 
-    def fail_after_writing(objs, model, **kwargs):
-        write_history(objs, model, **kwargs)
+    def fail_after_writing(model, objs, **kwargs):
+        write(model, objs, **kwargs)
         calls.append(Woman.objects.count())
         raise ValidationError("模拟：写入历史后出错")
 
-    monkeypatch.setattr(records, "bulk_create_with_history", fail_after_writing)
+    monkeypatch.setattr(bulk, "insert_with_history", fail_after_writing)
     claims = IdentityClaim.objects.count()
 
     result = IMPORTERS[Category.WOMAN](
