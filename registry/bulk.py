@@ -11,6 +11,7 @@ transaction holds everything: a failure leaves nothing.
 import csv
 import datetime
 import io
+import itertools
 import json
 
 from django.db import connection
@@ -18,6 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 BATCH = 1000
+COPY_BATCH = 5000  # rows per COPY statement
 
 
 def insert_with_history(model, objs, *, user, reason):
@@ -74,13 +76,14 @@ def copy_in(model, fields, rows):
     nullable = [quote(f.column) for f in fields if f.null]
     options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(nullable)})" if nullable else "")
     sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH ({options})"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    for row in rows:
-        writer.writerow([_text(value) for value in row])
-    buffer.seek(0)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, buffer)
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, COPY_BATCH)):  # memory: one batch's text at a time
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerows([_text(value) for value in row] for row in batch)
+        buffer.seek(0)
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            cursor.cursor.copy_expert(sql, buffer)
 
 
 def _text(value):

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
+from registry import bulk
 from registry.choices import HistorySource, ParentStatus
 from registry.models import Child, VillageStatistics
 from registry.records import duplicate_id_message
@@ -213,8 +214,10 @@ def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast,
     assert VillageStatistics.objects.get(village_code=child.village_code).counts["total"] >= 1
 
 
-def test_roster_imported_records_and_their_history_hold_what_was_written(cast, ids):
-    """New rows go in by COPY on PostgreSQL: every field comes back as a typed save stores it."""
+def test_roster_imported_records_and_their_history_hold_what_was_written(cast, ids, monkeypatch):
+    """New rows go in by COPY on PostgreSQL (here one row per COPY, to cross batches): every
+    field comes back as a typed save stores it."""
+    monkeypatch.setattr(bulk, "COPY_BATCH", 1)
     scope = ImportScope.for_user(cast["county"])
 
     result = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)

@@ -60,7 +60,8 @@ def invalid_rows_workbook(result):
         sheet.cell(r, 1, row.row)
         for c, column in enumerate(columns, start=2):
             text = is_text_column(column)
-            value = _cell_value(row.values.get(column), text)
+            # A row refused only when written (its ID claimed meanwhile) kept no raw cells.
+            value = _cell_value((row.values or {}).get(column), text)
             cell = sheet.cell(r, c)
             cell.value = value
             if isinstance(value, str):

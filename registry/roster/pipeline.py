@@ -96,7 +96,7 @@ class RowResult:
     errors: list = field(default_factory=list)
     data: dict = None
     record: object = None
-    values: dict = field(default_factory=dict)  # canonical column → the raw cell as read
+    values: dict = field(default_factory=dict)  # canonical column → the raw cell (invalid rows only)
 
 
 @dataclass
@@ -492,7 +492,9 @@ def preview(kind, content, scope, *, progress=None, phases=1):
         if row.errors:
             row.verdict = Verdict.INVALID
             continue
-        row.data, row.record = form.record_data(), record
+        # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
+        # dropped, so that a big file's preview holds a row's data once.
+        row.data, row.record, row.values = form.record_data(), record, None
         if record is None:
             row.verdict = Verdict.NEW
         elif all(stored[name] == value for name, value in row.data.items()):
