@@ -107,13 +107,7 @@ def import_job_confirm(*, job):
     )
     if not claimed:
         raise ValidationError(NOT_AWAITING.format(state=job.get_state_display()))
-    job.refresh_from_db()
-    if job.background:
-        _enqueue(job, COMMIT)
-    else:
-        run_import_job_now(job.pk, COMMIT, job.attempt)
-    job.refresh_from_db()
-    return job
+    return _run_step(job, COMMIT)
 
 
 def import_job_rerun(*, job):
@@ -138,6 +132,12 @@ def import_job_rerun(*, job):
     )
     if not updated:
         raise ValidationError(NOT_STUCK)
+    return _run_step(job, action)
+
+
+def _run_step(job, action):
+    """Run ``action`` of ``job``'s new attempt: queued for the worker if the file is big, else
+    now; returns the job as it stands after."""
     job.refresh_from_db()
     if job.background:
         _enqueue(job, action)
