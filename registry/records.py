@@ -136,22 +136,33 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
     if taken, also by a simultaneous entry); computes village code, risk flags and type;
     writes the first history entry with ``source``; a 新增 audit event.
     """
-    record = model(**data)
-    _require_unlocked(user, record.village)
-    record.created_by = user
-    derive(record)
+    (record,) = _new_records(model, user, [data])
     if IdentityClaim.objects.filter(id_number=record.id_number).exists():
         raise ValidationError({"id_number": duplicate_id_message(record.id_number)})
     try:
         with transaction.atomic():
-            IdentityClaim.objects.create(
-                id_number=record.id_number, category=record.category, village=record.village
-            )
+            _claim(record).save()
     except IntegrityError:
         raise ValidationError({"id_number": duplicate_id_message(record.id_number)}) from None
     _save(record, user, source)
     _audit(record, user, Action.CREATE, f"来源：{_source_label(source)}")
     return record
+
+
+def _new_records(model, user, data_list, on=None):
+    """Unsaved records of ``model`` from validated ``data_list``, created by ``user``, with
+    their derived fields; refused if a village among them is locked against ``user``."""
+    created = [model(**data) for data in data_list]
+    _require_unlocked(user, *{record.village_id: record.village for record in created}.values())
+    for record in created:
+        record.created_by = user
+        derive(record, on=on)
+    return created
+
+
+def _claim(record):
+    """The (unsaved) claim of ``record``'s ID number: one person, one record."""
+    return IdentityClaim(id_number=record.id_number, category=record.category, village=record.village)
 
 
 CREATE_BATCH = 1000
@@ -167,24 +178,16 @@ def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, o
     import writes one 导入 event for the file, and every record's history names the import.
     """
     on = on or reference_date()
-    created = [model(**data) for data in data_list]
-    _require_unlocked(user, *{record.village_id: record.village for record in created}.values())
-    for record in created:
-        record.created_by = user
-        derive(record, on=on)
+    created = _new_records(model, user, data_list, on)
     numbers = [record.id_number for record in created]
     for start in range(0, len(numbers), CREATE_BATCH):
         taken = IdentityClaim.objects.filter(id_number__in=numbers[start : start + CREATE_BATCH]).first()
         if taken is not None:
             message = duplicate_id_message(taken.id_number)
             raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
-    claims = [
-        IdentityClaim(id_number=record.id_number, category=record.category, village=record.village)
-        for record in created
-    ]
     try:
         with transaction.atomic():
-            IdentityClaim.objects.bulk_create(claims, batch_size=CREATE_BATCH)
+            IdentityClaim.objects.bulk_create([_claim(r) for r in created], batch_size=CREATE_BATCH)
     except IntegrityError:
         raise ValidationError("有身份证号刚被他人登记，请重新预览后再导入。", code="claimed") from None
     bulk.insert_with_history(model, created, user=user, reason=source)
