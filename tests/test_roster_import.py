@@ -457,3 +457,13 @@ def test_roster_invalid_rows_workbook_fixed_and_imported_again(cast, ids):
     assert verdicts(again) == [(2, "new"), (3, "new"), (4, "new"), (5, "new")]
     assert Child.objects.count() == 6
     assert Child.objects.get(id_number=fresh).name == "张小明"
+
+
+def test_roster_command_names_a_missing_file_in_chinese(cast, tmp_path):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_roster", str(tmp_path / "没有.xlsx"), "--kind", "child", stdout=io.StringIO())
+    assert str(refused.value) == f"找不到文件：{tmp_path / '没有.xlsx'}"
+    with pytest.raises(CommandError) as refused:
+        call_command("import_roster", str(tmp_path), "--kind", "child", stdout=io.StringIO())
+    assert str(refused.value) == f"“{tmp_path}”是文件夹，请给出花名册文件"
+    assert Child.objects.count() == 0

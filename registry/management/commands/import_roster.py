@@ -40,6 +40,10 @@ class Command(BaseCommand):
             raise CommandError(f"暂不支持导入“{Category(kind).label}”花名册")
         try:
             content = Path(file).read_bytes()
+        except FileNotFoundError:
+            raise CommandError(f"找不到文件：{file}") from None
+        except IsADirectoryError:
+            raise CommandError(f"“{file}”是文件夹，请给出花名册文件") from None
         except OSError as exc:
             raise CommandError(f"无法读取文件：{exc}") from None
         account = None
