@@ -46,12 +46,12 @@ UNSUPPORTED = "暂不支持导入该类别的花名册。"
 
 
 def roster_rows(content):
-    """How many rows the roster file holds (every sheet, blank rows not counted).
+    """How many rows the roster file holds (every sheet, blank rows included).
 
     Reads the file, so a file that cannot be imported at all (format, macro workbook, zip
     bomb, size) raises :class:`RosterFileError` here, before anything is stored.
     """
-    return sum(len(sheet.rows) for sheet in read_roster(content))
+    return sum(sheet.height for sheet in read_roster(content))
 
 
 # --- services -------------------------------------------------------------------------------

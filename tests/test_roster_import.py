@@ -181,6 +181,74 @@ def test_roster_csv_and_xls_give_the_workbook_verdicts(cast, ids, build):
     assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
 
 
+def test_roster_big_workbook_streamed_row_by_row_gives_the_same_verdicts(cast, ids, monkeypatch):
+    """A sheet over STREAM_SHEET_BYTES is read by openpyxl's read-only mode, not python-calamine:
+    the cells differ in type (None for empty, int for whole numbers), the verdicts may not."""
+    scope = ImportScope.for_user(cast["county"])
+    expected = import_children(xlsx_bytes(ids), scope=scope)
+    height = reader.read_roster(xlsx_bytes(ids))[0].height
+    streamed = []
+    monkeypatch.setattr(reader, "STREAM_SHEET_BYTES", 0)
+    monkeypatch.setattr(reader, "_stream_rows", _spy(reader._stream_rows, streamed))
+
+    result = import_children(xlsx_bytes(ids), scope=scope)
+
+    assert streamed
+    assert verdicts(result) == verdicts(expected)
+    assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
+    assert [row.data for row in result.rows] == [row.data for row in expected.rows]
+    assert reader.read_roster(xlsx_bytes(ids))[0].height == height == 13
+
+
+def _spy(function, calls):
+    def spied(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return spied
+
+
+def test_roster_big_file_is_judged_and_written_a_chunk_at_a_time(cast, ids, monkeypatch):
+    """Past KEEP_ROWS a preview keeps verdicts and errors only, and its commit judges the file
+    again, writing each chunk once judged, in the one transaction: the same outcome."""
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "KEEP_ROWS", 3)
+    scope = ImportScope.for_user(cast["county"])
+    judged = _judged_rows(monkeypatch)
+
+    preview = import_children(xlsx_bytes(ids), scope=scope)
+    judged_by_preview = len(judged)
+    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+
+    assert [(e.row, e.column, e.message) for e in preview.errors] == EXPECTED_ERRORS
+    assert all(row.data is None and row.record is None for row in preview.rows)
+    assert len(judged) == 2 * judged_by_preview  # judged again: nothing kept to reuse
+    assert committed.committed and committed.summary() == preview.summary() | {"created": 2}
+    assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted([ids["a"], ids["x"]])
+    invalid = invalid_rows_workbook(committed)  # the invalid rows keep their cells for the xlsx
+    assert openpyxl.load_workbook(io.BytesIO(invalid)).active.max_row == 5
+    again = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    assert (again.summary()["created"], again.summary()["updated"], again.summary()["unchanged"]) == (0, 0, 2)
+
+
+def test_roster_invalid_row_in_a_later_chunk_rolls_back_the_chunks_written(cast, ids, monkeypatch):
+    """Without skip_invalid, an invalid row found after earlier chunks were written refuses the
+    file: what was written is rolled back, and the rest of the file is still judged."""
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(pipeline, "KEEP_ROWS", 0)
+    scope = ImportScope.for_user(cast["county"])
+    written = []
+    monkeypatch.setattr(pipeline, "_write", _spy(pipeline._write, written))
+
+    result = import_children(xlsx_bytes(ids), scope=scope, commit=True)
+
+    assert written  # the first row was written before the invalid second came
+    assert result.refused and not result.committed
+    assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
+    assert not Child.objects.exists()
+    assert AuditEvent.objects.get(action=AuditEvent.Action.IMPORT).result == AuditEvent.Result.DENIED
+
+
 def test_roster_commit_skip_invalid_then_reimport_changes_nothing(cast, ids):
     scope = ImportScope.for_user(cast["county"])
 
@@ -350,26 +418,28 @@ def test_roster_zip_bomb_is_refused_before_parsing(cast, ids, monkeypatch):
 
 
 def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeypatch):
-    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     scope = ImportScope.for_user(cast["county"])
     calls = []
 
     import_children(xlsx_bytes(ids), scope=scope, progress=lambda done, total: calls.append((done, total)))
+    # The rows under the header as the sheet declares them (the 合计 and blank rows among them),
+    # a chunk at a time; at the end, what was judged.
+    assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
+
+    calls.clear()
+    import_children(
+        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
+    )
+    # The preview's verdicts are reused: the bar counts the rows written.
     assert calls == [(2, 6), (4, 6), (6, 6), (6, 6)]
 
     calls.clear()
     import_children(
         xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
     )
-    # The preview's verdicts are reused: the bar starts half way, at the write.
-    assert calls == [(n, 12) for n in (6, 8, 10, 12, 12)]
-
-    calls.clear()
-    import_children(
-        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
-    )
-    # No preview before it: judged, then written.
-    assert calls == [(n, 12) for n in (2, 4, 6, 8, 10, 12, 12)]
+    # No preview before it: each chunk judged and written in turn.
+    assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
 
 
 def _judged_rows(monkeypatch):

@@ -462,7 +462,8 @@ def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cas
 def test_elders_id_claimed_between_preview_and_write_refuses_the_file(cast, tree, elders, monkeypatch):
     """Someone registers one of the file's people while the import runs: the file is refused,
     the row named, nothing written."""
-    judge = pipeline.preview
+    judge = pipeline._Judge.chunk
+    message = []
 
     def judge_then_someone_registers(*args, **kwargs):
         result = judge(*args, **kwargs)
@@ -475,17 +476,20 @@ def test_elders_id_claimed_between_preview_and_write_refuses_the_file(cast, tree
             children_away_count=1,
             min_months_away=12,
         )
+        message.append(duplicate_id_message(elders["x"]))
         return result
 
-    monkeypatch.setattr(pipeline, "preview", judge_then_someone_registers)
+    monkeypatch.setattr(pipeline._Judge, "chunk", judge_then_someone_registers)
 
     result = IMPORTERS[Category.ELDER](
         elders_file(elders), scope=ImportScope.for_user(cast["county"]), commit=True, skip_invalid=True
     )
 
     assert result.refused
-    assert (7, "整行", duplicate_id_message(elders["x"])) in errors_of(result)
-    assert list(Elder.objects.values_list("id_number", flat=True)) == [elders["x"]]  # only theirs
+    assert (7, "整行", message[0]) in errors_of(result)
+    # Nothing of the file is written. (Their registration, made here on the import's own
+    # connection after its rows were judged, is rolled back with it.)
+    assert not Elder.objects.exists()
 
 
 def test_elders_command_writes_the_invalid_rows_workbook(cast, elders, tmp_path):

@@ -8,10 +8,13 @@ the importer's scope makes the row an update of that record (the record is the f
 instance); outside it, the form's own duplicate check refuses the row and names where the
 person is registered.
 
+Rows are read, judged and (in a commit) written :data:`CHUNK_ROWS` at a time, so a file of
+100,000 rows needs no more memory than its verdicts and errors.
+
 ``IMPORTERS[kind](content, *, scope, commit=False, skip_invalid=False, progress=None)``:
-``progress(done, total)`` is called every :data:`PROGRESS_EVERY` rows and once at the end.
-``total`` is the number of data rows for a preview; with ``commit`` the write's rows count
-after the preview's, so ``total`` is twice the rows and ``done`` climbs once from 0 to it.
+``progress(done, total)`` is called after every chunk and once at the end, ``done`` counting
+the sheet's rows under the header as they are judged (a commit's as they are written), of
+``total`` as the file declares them; at the end ``total`` is what was done.
 """
 
 import hashlib
@@ -35,6 +38,7 @@ from registry.roster.headers import (
     CHILD_COLUMNS,
     CHILD_EXTRA_COLUMNS,
     ELDER_COLUMNS,
+    HEADER_SEARCH_ROWS,
     PERSON_EXTRA_COLUMNS,
     WOMAN_COLUMNS,
     find_header,
@@ -46,7 +50,8 @@ NO_HEADER = "没有找到表头：请确认表头行包含“姓名”“身份�
 NOT_ALLOWED = "该账号无权导入花名册：只有县级民政和市民政局的账号可以导入。"
 MISSING_COLUMN = "缺少“{column}”列"
 WHOLE_ROW = "整行"
-PROGRESS_EVERY = 200
+CHUNK_ROWS = 1_000  # rows judged (and, in a commit, written) together: memory stays flat
+KEEP_ROWS = 20_000  # a preview of at most this many rows keeps their data for its commit
 
 
 class Verdict:
@@ -79,7 +84,7 @@ class ImportScope:
         return Region.objects.at_level(RegionLevel.VILLAGE).in_prefixes(self.prefixes)
 
 
-@dataclass
+@dataclass(slots=True)
 class RowError:
     row: int
     column: str
@@ -89,7 +94,7 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int
     verdict: str = Verdict.NEW
@@ -334,89 +339,118 @@ def _each_in(queryset, field, values):
         yield from queryset.filter(**{f"{field}__in": values[start : start + IN_CHUNK]})
 
 
-def _defaults(model, form_fields):
-    data = {}
-    for name in form_fields:
-        model_field = model._meta.get_field(name)
-        if model_field.has_default():
-            data[name] = model_field.get_default()
-    return data
-
-
-def _parse_rows(sheet_rows, header):
-    """[(row_number, {column: raw cell})] of the data rows under ``header``."""
-    parsed = []
-    for row_number, cells in sheet_rows[header.index + 1 :]:
-        if normalize.is_skipped(cells):
+def _parse_rows(sheet, header):
+    """(row_number, {column: raw cell}) for each data row of ``sheet`` under ``header``."""
+    columns = list(header.columns.items())
+    for index, (row_number, cells) in enumerate(sheet.rows()):
+        if index <= header.index or normalize.is_skipped(cells):
             continue
-        values = {column: (cells[j] if j < len(cells) else None) for j, column in header.columns.items()}
-        parsed.append((row_number, values))
-    return parsed
+        width = len(cells)
+        yield row_number, {column: (cells[j] if j < width else None) for j, column in columns}
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _find_sheet_header(sheets, columns):
     for sheet in sheets:
-        header = find_header(sheet.rows, columns)
+        header = find_header(sheet.head(HEADER_SEARCH_ROWS), columns)
         if header and all(c in header.columns.values() for c in REQUIRED_COLUMNS):
             return sheet, header
     raise RosterFileError(NO_HEADER)
 
 
 class _Progress:
-    """Calls ``progress(done, total)`` every :data:`PROGRESS_EVERY` rows (and when told to)."""
+    """Calls ``progress(done, total)`` as rows are done; ``total`` is the sheet's rows under the
+    header as the file declares them (blank and 合计 rows among them), raised if it was short."""
 
     def __init__(self, callback, total):
         self.callback, self.total, self.done = callback, total, 0
 
-    def step(self):
-        self.done += 1
-        if self.callback and self.done % PROGRESS_EVERY == 0:
+    def step(self, rows):
+        self.done += rows
+        self.total = max(self.total, self.done)
+        if self.callback:
             self.callback(self.done, self.total)
 
-    def report(self):
+    def finish(self):
+        self.total = self.done
         if self.callback:
             self.callback(self.done, self.total)
 
 
-def preview(kind, content, scope, *, progress=None, phases=1):
-    """Judge every row of the ``kind`` roster in ``content`` without writing anything."""
-    spec = SPECS[kind]
-    sheets = read_roster(content)
-    sheet, header = _find_sheet_header(sheets, spec.header_columns)
-    present = set(header.columns.values())
-    parsed = _parse_rows(sheet.rows, header)
-    tracker = _Progress(progress, len(parsed) * phases)
+class _Judge:
+    """Judges the rows of one file for one scope, a chunk at a time: every chunk asks the
+    database twice (the in-scope records and the ID claims of its numbers), then each row goes
+    through the kind's entry form, one form rebound for every row (``RecordForm.rebind``).
 
-    ids = []
-    for _, values in parsed:
-        try:
-            ids.append(normalize.id_number(values.get("身份证号")))
-        except CellError:
-            pass
-    records_in_scope = spec.model.objects.in_prefixes(scope.prefixes).select_related("village")
-    existing = {r.id_number: r for r in _each_in(records_in_scope, "id_number", ids)}
-    claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
-    villages = VillageIndex(scope)
-    village_choices = {v.pk: v for v in villages.by_code.values()}
-    on = reference_date()
-    form_fields = list(spec.form.base_fields)
-    model_fields = [name for name in form_fields if name != "version"]
-    labels = {name: spec.form.base_fields[name].label for name in model_fields}
-    column_of = {field_name: column for column, (field_name, _) in spec.fields.items() if column in present}
-    column_of["village"] = "村代码" if "村代码" in present else "村(社区)"
+    ``seen``: the records and claims the verdicts so far rest on (for :func:`_snapshot`), kept
+    while ``remember`` holds."""
 
-    result = ImportResult(
-        kind=kind, columns=[(column, header.labels[j]) for j, column in sorted(header.columns.items())]
-    )
-    first_row_of = {}
-    form = None  # one form judges every row (RecordForm.rebind)
-    for row_number, values in parsed:
-        tracker.step()
+    def __init__(self, spec, scope, header):
+        self.spec, self.scope = spec, scope
+        present = set(header.columns.values())
+        self.on = reference_date()
+        self.villages = VillageIndex(scope)
+        self.village_choices = {v.pk: v for v in self.villages.by_code.values()}
+        self.model_fields = [name for name in spec.form.base_fields if name != "version"]
+        self.labels = {name: spec.form.base_fields[name].label for name in self.model_fields}
+        self.defaults = [
+            f for f in (spec.model._meta.get_field(name) for name in self.model_fields) if f.has_default()
+        ]
+        self.targets = {
+            column: (field_name, spec.model._meta.get_field(field_name))
+            for column, (field_name, _) in spec.fields.items()
+        }
+        self.column_of = {
+            field_name: column for column, (field_name, _) in spec.fields.items() if column in present
+        }
+        self.column_of["village"] = "村代码" if "村代码" in present else "村(社区)"
+        self.first_row_of = {}
+        self.form = None
+        self.remember = True
+        self.seen_ids, self.seen_records, self.seen_claims = [], set(), set()
+
+    def chunks(self, sheet, header):
+        """[RowResult] for each chunk of :data:`CHUNK_ROWS` data rows of ``sheet``."""
+        for chunk in _chunks(_parse_rows(sheet, header), CHUNK_ROWS):
+            yield self.chunk(chunk)
+
+    def chunk(self, parsed):
+        ids = []
+        for _, values in parsed:
+            try:
+                ids.append(normalize.id_number(values.get("身份证号")))
+            except CellError:
+                pass
+        records_in_scope = self.spec.model.objects.in_prefixes(self.scope.prefixes).select_related("village")
+        existing = {r.id_number: r for r in _each_in(records_in_scope, "id_number", ids)}
+        claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
+        if self.remember:
+            self.seen_ids.extend(ids)
+            self.seen_records.update(_record_state(r) for r in existing.values())
+            self.seen_claims.update(claimed)
+        if self.form is None:
+            self.form = self.spec.form(
+                {}, user=self.scope.user, villages=self.village_choices, on=self.on, claimed=claimed
+            )
+        self.form.claimed = claimed
+        return [self.row(row_number, values, existing) for row_number, values in parsed]
+
+    def row(self, row_number, values, existing):
+        spec = self.spec
         row = RowResult(row=row_number, values=values)
-        result.rows.append(row)
 
-        def error(column, message, row=row):
-            row.errors.append(RowError(row=row.row, column=column, message=message))
+        def error(column, message):
+            row.errors.append(RowError(row=row_number, column=column, message=message))
 
         cleaned = {}
         for column, raw in values.items():
@@ -426,12 +460,12 @@ def preview(kind, content, scope, *, progress=None, phases=1):
                 except CellError as exc:
                     error(column, str(exc))
         number = cleaned.get("身份证号", "")
-        if number and number in first_row_of:
-            error("身份证号", f"与第{first_row_of[number]}行的身份证号重复，同一人只能登记一次")
+        if number and number in self.first_row_of:
+            error("身份证号", f"与第{self.first_row_of[number]}行的身份证号重复，同一人只能登记一次")
             row.verdict = Verdict.INVALID
-            continue
+            return row
         if number:
-            first_row_of[number] = row_number
+            self.first_row_of[number] = row_number
 
         place = {}
         for column in PLACE_COLUMNS:
@@ -441,27 +475,25 @@ def preview(kind, content, scope, *, progress=None, phases=1):
             except CellError as exc:
                 error(column, str(exc))
                 place[column] = ""
+        village = None
         if not any(e.column in PLACE_COLUMNS for e in row.errors):
-            village, message = villages.resolve(
+            village, message = self.villages.resolve(
                 place["县(区)"], place["乡镇(街道)"], place["村(社区)"], place["村代码"]
             )
             if message:
-                error(column_of["village"], message)
-        else:
-            village = None
+                error(self.column_of["village"], message)
 
         record = existing.get(number)
         if record is not None and record.status != RecordStatus.ACTIVE:
             error("身份证号", records.EXITED_MESSAGE)
+        stored = None  # the record's values before the form sets the row's onto it
         if record is not None:
-            base = model_to_dict(record, fields=model_fields)
-            stored = {name: getattr(record, name) for name in model_fields}
+            data = model_to_dict(record, fields=self.model_fields)
+            stored = {name: getattr(record, name) for name in self.model_fields}
         else:
-            base, stored = _defaults(spec.model, model_fields), None
-        data = dict(base)
+            data = {f.name: f.get_default() for f in self.defaults}
         for column, value in cleaned.items():
-            field_name = spec.fields[column][0]
-            model_field = spec.model._meta.get_field(field_name)
+            field_name, model_field = self.targets[column]
             if value in ("", None) and model_field.has_default():
                 value = model_field.get_default()
             data[field_name] = value
@@ -470,28 +502,12 @@ def preview(kind, content, scope, *, progress=None, phases=1):
         data["village"] = village.pk if village else None
         data["version"] = record.version if record else None
 
-        if form is None:
-            form = spec.form(data, user=scope.user, villages=village_choices, on=on, claimed=claimed)
-        form.rebind(data, record)
+        form = self.form.rebind(data, record)
         if not form.is_valid():
-            reported = {e.column for e in row.errors}
-            for field_name, messages in form.errors.items():
-                column = (
-                    WHOLE_ROW if field_name == "__all__" else column_of.get(field_name, labels[field_name])
-                )
-                if column in reported:
-                    continue
-                for message in messages:
-                    if (
-                        field_name in labels
-                        and field_name not in column_of
-                        and message == "这个字段是必填项。"
-                    ):
-                        message = MISSING_COLUMN.format(column=labels[field_name]) + "，请补充该列"
-                    error(column, message)
+            self._form_errors(form, row, error)
         if row.errors:
             row.verdict = Verdict.INVALID
-            continue
+            return row
         # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
         # dropped, so that a big file's preview holds a row's data once.
         row.data, row.record, row.values = form.record_data(), record, None
@@ -501,21 +517,79 @@ def preview(kind, content, scope, *, progress=None, phases=1):
             row.verdict = Verdict.UNCHANGED
         else:
             row.verdict = Verdict.UPDATED
-    if phases == 1:
-        tracker.report()
-    result.tracker = tracker
-    result.file_ids, result.snapshot = ids, _snapshot(existing.values(), claimed, villages, on)
+        return row
+
+    def _form_errors(self, form, row, error):
+        reported = {e.column for e in row.errors}
+        for field_name, messages in form.errors.items():
+            column = (
+                WHOLE_ROW
+                if field_name == "__all__"
+                else self.column_of.get(field_name, self.labels[field_name])
+            )
+            if column in reported:
+                continue
+            for message in messages:
+                if (
+                    field_name in self.labels
+                    and field_name not in self.column_of
+                    and message == "这个字段是必填项。"
+                ):
+                    message = MISSING_COLUMN.format(column=self.labels[field_name]) + "，请补充该列"
+                error(column, message)
+
+    def snapshot(self):
+        return _snapshot(self.seen_records, self.seen_claims, self.villages, self.on)
+
+
+def _start(kind, content, scope, progress):
+    """The file's sheet and header, a judge for them, an empty result and a progress counter."""
+    spec = SPECS[kind]
+    sheet, header = _find_sheet_header(read_roster(content), spec.header_columns)
+    result = ImportResult(
+        kind=kind, columns=[(column, header.labels[j]) for j, column in sorted(header.columns.items())]
+    )
+    result.tracker = _Progress(progress, max(sheet.height - header.index - 1, 0))
+    return sheet, header, _Judge(spec, scope, header), result
+
+
+def preview(kind, content, scope, *, progress=None):
+    """Judge every row of the ``kind`` roster in ``content`` without writing anything.
+
+    A file of at most :data:`KEEP_ROWS` rows keeps every valid row's data, for a commit to reuse
+    (:func:`_preview_reuse`); a bigger one keeps only verdicts and errors: memory stays flat."""
+    sheet, header, judge, result = _start(kind, content, scope, progress)
+    for rows in judge.chunks(sheet, header):
+        result.rows.extend(rows)
+        result.tracker.step(len(rows))
+        if not _keep_within(result, rows) and judge.remember:
+            judge.remember = False
+            judge.seen_ids = judge.seen_records = judge.seen_claims = None
+    result.tracker.finish()
+    if judge.remember:
+        result.file_ids, result.snapshot = judge.seen_ids, judge.snapshot()
     return result
+
+
+def _keep_within(result, rows):
+    """Whether ``result`` (``rows`` just added) still keeps every valid row's data and record:
+    up to :data:`KEEP_ROWS` rows it does; past that it keeps none, only verdicts and errors."""
+    if len(result.rows) <= KEEP_ROWS:
+        return True
+    for row in result.rows if len(result.rows) - len(rows) <= KEEP_ROWS else rows:
+        row.data = row.record = None
+    return False
 
 
 # --- a preview's verdicts reused by its commit -------------------------------------------------
 #
 # An officer previews a file, then commits it. Judging every row again on commit would double
 # the work; instead the commit reuses the verdicts of the last preview made in this process if
-# it is the same file, kind and importer, and nothing they depend on has changed since: the
-# reference date, the ID claims and the in-scope records (with their versions and status) of
-# the file's ID numbers, and the villages (with names) of the scope. Checked inside the
-# commit's transaction; on any difference, or in another process, the file is judged anew.
+# it is the same file, kind and importer, the preview kept its rows' data (KEEP_ROWS), and
+# nothing the verdicts depend on has changed since: the reference date, the ID claims and the
+# in-scope records (with their versions and status) of the file's ID numbers, and the villages
+# (with names) of the scope. Checked inside the commit's transaction; on any difference, or in
+# another process, the file is judged anew, chunk by chunk, each chunk written once judged.
 
 _last_preview = None  # (key, ImportResult): one per process, taken by the next commit
 
@@ -524,19 +598,23 @@ def _key(kind, content, scope):
     return (kind, hashlib.sha256(content).hexdigest(), getattr(scope.user, "pk", None), scope.prefixes)
 
 
-def _snapshot(existing, claimed, villages, on):
+def _record_state(record):
+    return (record.id_number, record.pk, record.version, record.status, record.village_id)
+
+
+def _snapshot(record_states, claimed, villages, on):
     """What a file's verdicts depend on in the database, comparable with ==."""
     return (
         on,
         frozenset(claimed),
-        frozenset((r.id_number, r.pk, r.version, r.status, r.village_id) for r in existing),
+        frozenset(record_states),
         frozenset((county, township, v.pk, v.code, v.name) for county, township, v in villages.places),
     )
 
 
 def _preview_keep(kind, content, scope, result):
     global _last_preview
-    _last_preview = (_key(kind, content, scope), result)
+    _last_preview = (_key(kind, content, scope), result) if result.snapshot is not None else None
 
 
 def _preview_reuse(kind, content, scope):
@@ -548,11 +626,15 @@ def _preview_reuse(kind, content, scope):
     result = kept[1]
     ids = result.file_ids
     records_in_scope = SPECS[kind].model.objects.in_prefixes(scope.prefixes)
-    existing = list(_each_in(records_in_scope, "id_number", ids))
+    existing = [_record_state(r) for r in _each_in(records_in_scope, "id_number", ids)]
     claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
     if _snapshot(existing, claimed, VillageIndex(scope), reference_date()) != result.snapshot:
         return None
     return result
+
+
+class _Refused(Exception):
+    """Rolls back what a refused commit had written."""
 
 
 def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, progress=None):
@@ -569,28 +651,40 @@ def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, pro
         result = preview(kind, content, scope, progress=progress)
         _preview_keep(kind, content, scope, result)
         return result
+    model = SPECS[kind].model
     with transaction.atomic():
         result = _preview_reuse(kind, content, scope)
-        if result is None:
-            result = preview(kind, content, scope, progress=progress, phases=2)
+        fresh = result is None
+        if fresh:
+            sheet, header, judge, result = _start(kind, content, scope, progress)
+            judge.remember = False
+            chunks = judge.chunks(sheet, header)
         else:
-            result.tracker = _Progress(progress, 2 * len(result.rows))
-            result.tracker.done = len(result.rows)
-            result.tracker.report()
-        tracker = result.tracker
-        if result.count(Verdict.INVALID) and not skip_invalid:
-            result.refused = True
-            tracker.done = tracker.total
-            tracker.report()
-        else:
-            try:
-                with transaction.atomic():
-                    _write(result, scope.user, SPECS[kind].model, tracker)
-                result.committed = True
-            except ValidationError:
-                result.refused = True
-            finally:
-                tracker.report()
+            result.tracker = _Progress(progress, len(result.rows))
+            chunks = _chunks(result.rows, CHUNK_ROWS)
+        try:
+            with transaction.atomic():
+                for rows in chunks:
+                    if fresh:
+                        result.rows.extend(rows)
+                    if not (result.refused or skip_invalid) and any(
+                        r.verdict == Verdict.INVALID for r in rows
+                    ):
+                        result.refused = True
+                    if not result.refused:
+                        try:
+                            _write(rows, scope.user, model)
+                        except ValidationError:
+                            result.refused = True  # the rows to blame carry the service's message
+                    if fresh:
+                        _keep_within(result, rows)
+                    result.tracker.step(len(rows))
+                if result.refused:
+                    raise _Refused
+            result.committed = True
+        except _Refused:
+            pass  # everything written is rolled back; the remaining rows were judged only
+        result.tracker.finish()
         _audit_import(kind, scope.user, result)
     return result
 
@@ -612,10 +706,11 @@ def _audit_import(kind, user, result):
     )
 
 
-def _write(result, user, model, tracker):
-    """New rows in bulk (records.record_create_many), changed ones one by one through
-    records.record_update (each checks the record's version and lock)."""
-    new = [row for row in result.rows if row.verdict == Verdict.NEW]
+def _write(rows, user, model):
+    """The new ones of ``rows`` in bulk (records.record_create_many), the changed ones one by one
+    through records.record_update (each checks the record's version and lock). A refusal names
+    the rows it blames and raises ValidationError: the caller rolls back."""
+    new = [row for row in rows if row.verdict == Verdict.NEW]
     if new:
         try:
             created = records.record_create_many(
@@ -630,8 +725,7 @@ def _write(result, user, model, tracker):
         for row, record in zip(new, created, strict=True):
             row.record = record
     failed = None
-    for row in result.rows:
-        tracker.step()
+    for row in rows:
         if row.verdict != Verdict.UPDATED:
             continue
         try:
