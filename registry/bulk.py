@@ -65,6 +65,21 @@ def insert_with_history(model, objs, *, user, reason):
     return objs
 
 
+def insert(model, objs):
+    """Insert ``objs`` (unsaved instances of ``model`` without a primary key, which the table's
+    sequence gives): by COPY on PostgreSQL, bulk_create elsewhere. A unique violation raises
+    IntegrityError either way; the objects are not given their primary keys."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj in objs:
+        for field in fields:
+            if _stamped(field):
+                field.pre_save(obj, add=True)
+    copy_in(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+
+
 def _stamped(field):
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
@@ -89,6 +104,8 @@ def copy_in(model, fields, rows):
 def _text(value):
     """A value as COPY's CSV reads it back; None is the quoted empty string, NULL by FORCE_NULL
     (only nullable columns are given None)."""
+    if value.__class__ is str:  # most values: checked first
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):

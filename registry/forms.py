@@ -4,8 +4,9 @@ The Excel import validates its rows through these same forms, so a rule exists o
 """
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.forms.models import model_to_dict
 
 from registry import rules
@@ -61,8 +62,10 @@ class RecordForm(forms.ModelForm):
         villages = (villages if villages is not None else villages_editable_by(user)).order_by("code")
         self.fields["village"].queryset = villages
         self.fields["village"].label_from_instance = lambda v: f"{v.name}（{v.code}）"
-        if not self.is_bound and not self.instance.pk and len(villages[:2]) == 1:
-            self.fields["village"].initial = villages[0]
+        if not self.is_bound and not self.instance.pk:
+            first_two = list(villages[:2])
+            if len(first_two) == 1:
+                self.fields["village"].initial = first_two[0]
         self.fields["version"].initial = self.instance.version
         for name in ("sex", "birth_date"):
             self.fields[name].required = False
@@ -96,34 +99,48 @@ class RecordForm(forms.ModelForm):
         if built anew. The import judges thousands of rows with one form: building one per row
         would deep-copy every field each time. The fields are only set up in __init__, never
         changed by validation, so they carry nothing from one row to the next."""
-        if not self.rebound and any(field.disabled for field in self.fields.values()):
-            raise TypeError("rebind: _clean_fields reads posted data only, not a disabled field's initial")
+        if not self.rebound:
+            if any(field.disabled for field in self.fields.values()):
+                raise TypeError("rebind: _clean_fields reads posted data only, not a disabled field's")
+            self._rebind_setup()
         self.rebound = True
-        self.instance = instance if instance is not None else self._meta.model()
-        self.initial = model_to_dict(self.instance, self._meta.fields, self._meta.exclude)
+        if instance is None:
+            self.instance, self.initial = self._meta.model(), dict(self._blank_initial)
+        else:
+            self.instance = instance
+            self.initial = model_to_dict(instance, self._meta.fields, self._meta.exclude)
         self.data, self.is_bound, self._errors = data, True, None
         self._bound_fields_cache = {}
         self.id_check = None
         self.fields["version"].initial = self.instance.version
         return self
 
-    def _clean_fields(self):
-        """Django's own loop, less the BoundField it builds for every field of every row: for a
-        form judging a file row after row (``rebind``), that object costs more than the
-        cleaning. Same fields, same clean_<name> hooks, same errors. A form built for a page
-        (not rebound) keeps Django's loop."""
-        if not self.rebound:
-            return super()._clean_fields()
-        for name, field in self.fields.items():
-            try:
-                value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
-                self.cleaned_data[name] = field.clean(value)
-                hook = getattr(self, f"clean_{name}", None)
-                if hook is not None:
-                    self.cleaned_data[name] = hook()
-            except ValidationError as error:
-                self.add_error(name, error)
-
+    def _rebind_setup(self):
+        """What the rebound form's validation needs of the model, worked out once per form."""
+        opts, meta = self._meta.model._meta, self._meta
+        self._blank_initial = model_to_dict(self._meta.model(), meta.fields, meta.exclude)
+        self._always_excluded = {
+            f.name
+            for f in opts.fields
+            if f.name not in self.fields
+            or (meta.fields and f.name not in meta.fields)
+            or (meta.exclude and f.name in meta.exclude)
+        }
+        self._excluded_when_empty = [
+            (f.name, self.fields[f.name])
+            for f in opts.fields
+            if f.name not in self._always_excluded and not f.blank and not self.fields[f.name].required
+        ]
+        self._constructed = [
+            f
+            for f in opts.fields
+            if f.editable
+            and not isinstance(f, models.AutoField)
+            and (meta.fields is None or f.name in meta.fields)
+            and not (meta.exclude and f.name in meta.exclude)
+        ]
+        if any(isinstance(f, models.FileField) for f in self._constructed):
+            raise TypeError("rebind: _post_clean does not defer file fields as construct_instance does")
     def clean_id_number(self):
         check = rules.check_id_number(self.cleaned_data["id_number"])
         if check.errors:
@@ -149,10 +166,47 @@ class RecordForm(forms.ModelForm):
             raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice") from None
 
     def _get_validation_exclusions(self):
-        exclude = super()._get_validation_exclusions()
+        if self.rebound:
+            # Django's rules, the parts that do not depend on the row worked out once.
+            exclude = set(self._always_excluded) | (set(self._errors) - {NON_FIELD_ERRORS})
+            exclude.update(
+                name
+                for name, field in self._excluded_when_empty
+                if self.cleaned_data.get(name) in field.empty_values
+            )
+        else:
+            exclude = super()._get_validation_exclusions()
         if self.known_villages is not None:
             exclude.add("village")  # found among the scope's villages: it exists
         return exclude
+
+    def _post_clean(self):
+        """Django's, with construct_instance's loop inlined for a rebound form: it asks a
+        BoundField of every field only for its field (``self.fields[name]``), and building those
+        costs more than the rest. The same values go onto the instance, the same model
+        validation follows."""
+        if not self.rebound:
+            return super()._post_clean()
+        exclude = self._get_validation_exclusions()
+        cleaned = self.cleaned_data
+        for f in self._constructed:
+            name = f.name
+            if name not in cleaned:
+                continue
+            field = self.fields[name]
+            if (
+                f.has_default()
+                and field.widget.value_omitted_from_data(self.data, self.files, self.add_prefix(name))
+                and cleaned.get(name) in field.empty_values
+            ):
+                continue
+            f.save_form_data(self.instance, cleaned[name])
+        try:
+            self.instance.full_clean(exclude=exclude, validate_unique=False)
+        except ValidationError as e:
+            self._update_errors(e)
+        if self._validate_unique:
+            self.validate_unique()
 
     def validate_unique(self):
         if self.claimed is None:
@@ -192,6 +246,11 @@ class RecordForm(forms.ModelForm):
         return {name: value for name, value in self.cleaned_data.items() if name != "version"}
 
     fieldsets = ()
+
+    def fieldset_fields(self):
+        """(title, bound fields) of each fieldset, the fields in the form's order: what the entry
+        page shows, without a template loop over every field for every fieldset."""
+        return [(title, [field for field in self if field.name in names]) for title, names in self.fieldsets]
 
 
 class ChildForm(RecordForm):

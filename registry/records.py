@@ -187,7 +187,7 @@ def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, o
             raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
     try:
         with transaction.atomic():
-            IdentityClaim.objects.bulk_create([_claim(r) for r in created], batch_size=CREATE_BATCH)
+            bulk.insert(IdentityClaim, [_claim(r) for r in created])
     except IntegrityError:
         raise ValidationError("有身份证号刚被他人登记，请重新预览后再导入。", code="claimed") from None
     bulk.insert_with_history(model, created, user=user, reason=source)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from registry import records
 from registry.choices import Category, ExitReason, HistorySource, LeftBehindType, RecordStatus, Sex
+from registry.forms import ChildForm, ElderForm, WomanForm
 from registry.models import Child, Elder, IdentityClaim, Woman
 from tests.factories import (
     ChildFactory,
@@ -609,3 +610,51 @@ def test_an_exited_record_must_be_restored_before_it_is_edited(client, cast, tre
     assert response.context["form"].non_field_errors() == [records.EXITED_MESSAGE]
     child.refresh_from_db()
     assert child.name != "改名"
+
+
+# --- one form rebound row after row (the Excel import) judges as a new form would ------------
+
+
+def _judged(form):
+    """What judging left: the errors, the cleaned record values, and the instance's fields."""
+    valid = form.is_valid()
+    instance = {f.attname: getattr(form.instance, f.attname) for f in form.instance._meta.concrete_fields}
+    return valid, form.errors.get_json_data(), form.record_data() if valid else None, instance
+
+
+@pytest.mark.parametrize(
+    "form_class,model,post_data,bad",
+    [
+        (ChildForm, Child, child_post_data, {"father_status": "乱写", "guardian_phone": "123"}),
+        (WomanForm, Woman, woman_post_data, {"minor_children_count": 5, "children_count": 2}),
+        (ElderForm, Elder, elder_post_data, {"children_away_count": 4, "children_count": 3}),
+    ],
+)
+def test_rebound_form_judges_each_row_as_a_form_built_for_it(cast, tree, form_class, model, post_data, bad):
+    village = tree[A]
+    existing = {Child: ChildFactory, Woman: WomanFactory, Elder: ElderFactory}[model](village=village)
+    villages = {v.pk: v for v in (tree[A], tree[B], tree[C])}
+    claimed = set(IdentityClaim.objects.values_list("id_number", flat=True))
+    update = form_data(existing, cast["county"], name="改名")
+    rows = [
+        (post_data(village), None),
+        (post_data(village, id_number="410922201513051234"), None),  # wrong check digit
+        (post_data(village, name="", **bad), None),
+        (post_data(village, id_number=existing.id_number), None),  # already registered
+        (update, existing.pk),
+        ({**post_data(village), "village": tree[C].pk + 10_000}, None),  # not a village of the scope
+        (post_data(village), None),  # nothing carried over from the rows before
+    ]
+    shared = None
+    for data, pk in rows:
+
+        def instance(pk=pk):
+            return model.objects.get(pk=pk) if pk else None
+
+        def build(data=data):
+            return form_class(
+                data, instance=instance(), user=cast["county"], villages=villages, claimed=claimed
+            )
+
+        shared = shared or build()
+        assert _judged(shared.rebind(data, instance())) == _judged(build())

@@ -107,12 +107,15 @@ def name(value):
 
 
 def is_skipped(cells):
-    """Whether a data row is blank, or a total / note / signature line rather than a person."""
-    values = [text(c) for c in cells]
-    filled = [v for v in values if v]
-    if not filled:
-        return True
-    return bool(_NOT_DATA.match("".join(filled[0].split())))
+    """Whether a data row is blank, or a total / note / signature line rather than a person:
+    judged by its first cell with visible text."""
+    for cell in cells:
+        if cell is None or cell == "":
+            continue
+        first = text(cell)
+        if first:
+            return bool(_NOT_DATA.match("".join(first.split())))
+    return True
 
 
 def id_number(value):
