@@ -3,6 +3,8 @@
 The Excel import validates its rows through these same forms, so a rule exists once.
 """
 
+import datetime
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
@@ -29,6 +31,11 @@ COMMON_FIELDS = [
     "disability_grade",
     "illness",
 ]
+
+
+# A rebound form (the import) remembers a field's cleaned value for values of these types.
+MEMO_TYPES = frozenset({str, int, bool, type(None), datetime.date})
+REBOUND_MEMO = 2_000  # values remembered per field
 
 
 class RecordForm(forms.ModelForm):
@@ -118,6 +125,7 @@ class RecordForm(forms.ModelForm):
     def _rebind_setup(self):
         """What the rebound form's validation needs of the model, worked out once per form."""
         opts, meta = self._meta.model._meta, self._meta
+        self._memo = {}  # field name → {(type, value): cleaned value}
         self._blank_initial = model_to_dict(self._meta.model(), meta.fields, meta.exclude)
         self._always_excluded = {
             f.name
@@ -141,6 +149,7 @@ class RecordForm(forms.ModelForm):
         ]
         if any(isinstance(f, models.FileField) for f in self._constructed):
             raise TypeError("rebind: _post_clean does not defer file fields as construct_instance does")
+
     def _clean_fields(self):
         """Django's own loop, less the BoundField it builds for every field of every row: for a
         form judging a file row after row (``rebind``), that object costs more than the
@@ -151,12 +160,27 @@ class RecordForm(forms.ModelForm):
         for name, field in self.fields.items():
             try:
                 value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
-                self.cleaned_data[name] = field.clean(value)
+                self.cleaned_data[name] = self._field_clean(name, field, value)
                 hook = getattr(self, f"clean_{name}", None)
                 if hook is not None:
                     self.cleaned_data[name] = hook()
             except ValidationError as error:
                 self.add_error(name, error)
+
+    def _field_clean(self, name, field, value):
+        """``field.clean(value)``, remembered for the first REBOUND_MEMO values of each field
+        whose value and result are immutable: a field's clean depends on the value alone, and
+        an import repeats most values (性别, 民族, 监护类型 …) thousands of times."""
+        if value.__class__ not in MEMO_TYPES:
+            return field.clean(value)
+        memo = self._memo.setdefault(name, {})
+        key = (value.__class__, value)
+        if key in memo:
+            return memo[key]
+        cleaned = field.clean(value)
+        if cleaned.__class__ in MEMO_TYPES and len(memo) < REBOUND_MEMO:
+            memo[key] = cleaned
+        return cleaned
 
     def clean_id_number(self):
         check = rules.check_id_number(self.cleaned_data["id_number"])

@@ -52,6 +52,7 @@ MISSING_COLUMN = "缺少“{column}”列"
 WHOLE_ROW = "整行"
 CHUNK_ROWS = 1_000  # rows judged (and, in a commit, written) together: memory stays flat
 KEEP_ROWS = 20_000  # a preview of at most this many rows keeps their data for its commit
+MEMO_VALUES = 2_000  # distinct cells of a column whose cleaned value is remembered
 
 
 class Verdict:
@@ -415,6 +416,7 @@ class _Judge:
         }
         self.column_of["village"] = "村代码" if "村代码" in present else "村(社区)"
         self.first_row_of = {}
+        self.cells = {}  # column → {(type, raw cell): (ok, value or message)}
         self.form = None
         self.remember = True
         self.seen_ids, self.seen_records, self.seen_claims = [], set(), set()
@@ -455,10 +457,11 @@ class _Judge:
         cleaned = {}
         for column, raw in values.items():
             if column in spec.fields:
-                try:
-                    cleaned[column] = _clean_cell(spec, column, raw)
-                except CellError as exc:
-                    error(column, str(exc))
+                ok, value = self._clean_cell(column, raw)
+                if ok:
+                    cleaned[column] = value
+                else:
+                    error(column, value)
         number = cleaned.get("身份证号", "")
         if number and number in self.first_row_of:
             error("身份证号", f"与第{self.first_row_of[number]}行的身份证号重复，同一人只能登记一次")
@@ -518,6 +521,21 @@ class _Judge:
         else:
             row.verdict = Verdict.UPDATED
         return row
+
+    def _clean_cell(self, column, raw):
+        """(True, the cell's value) or (False, why not): :func:`_clean_cell`, remembered for the
+        first MEMO_VALUES distinct cells of each column (most columns repeat a few values)."""
+        memo = self.cells.setdefault(column, {})
+        key = (raw.__class__, raw)  # True == 1 == 1.0, but they are different cells
+        found = memo.get(key)
+        if found is None:
+            try:
+                found = (True, _clean_cell(self.spec, column, raw))
+            except CellError as exc:
+                found = (False, str(exc))
+            if len(memo) < MEMO_VALUES:
+                memo[key] = found
+        return found
 
     def _form_errors(self, form, row, error):
         reported = {e.column for e in row.errors}
