@@ -126,6 +126,9 @@ class RecordForm(forms.ModelForm):
         """What the rebound form's validation needs of the model, worked out once per form."""
         opts, meta = self._meta.model._meta, self._meta
         self._memo = {}  # field name → {(type, value): cleaned value}
+        self._model_memo_fields = [f for f in opts.fields if not f.is_relation and not f.generated]
+        # model field name → {(type, value)} its clean accepted unchanged
+        self._model_seen = {f.name: set() for f in self._model_memo_fields}
         self._blank_initial = model_to_dict(self._meta.model(), meta.fields, meta.exclude)
         self._always_excluded = {
             f.name
@@ -242,12 +245,48 @@ class RecordForm(forms.ModelForm):
             ):
                 continue
             f.save_form_data(self.instance, cleaned[name])
-        try:
-            self.instance.full_clean(exclude=exclude, validate_unique=False)
-        except ValidationError as e:
-            self._update_errors(e)
+        self._model_full_clean(exclude)
         if self._validate_unique:
             self.validate_unique()
+
+    def _model_full_clean(self, exclude):
+        """``instance.full_clean(exclude, validate_unique=False)``, less the model field cleans
+        already seen to pass: a non-relational field whose value (of an immutable type) an
+        earlier row's model validation accepted unchanged is not cleaned again. The model's
+        clean() and its constraints run for every row, as in Model.full_clean."""
+        instance, seen = self.instance, self._model_seen
+        skip, fresh = set(), []
+        for f in self._model_memo_fields:
+            if f.name in exclude:
+                continue
+            value = getattr(instance, f.attname)
+            if value.__class__ not in MEMO_TYPES:
+                continue
+            key = (value.__class__, value)
+            if key in seen[f.name]:
+                skip.add(f.name)
+            else:
+                fresh.append((f, key))
+        errors = {}
+        try:
+            instance.clean_fields(exclude=exclude | skip)
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+        try:
+            instance.clean()
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+        failed = {name for name in errors if name != NON_FIELD_ERRORS}
+        try:
+            instance.validate_constraints(exclude=exclude | failed)
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+        if errors:
+            self._update_errors(ValidationError(errors))
+        for f, key in fresh:
+            value, accepted = getattr(instance, f.attname), seen[f.name]
+            if f.name not in failed and (value.__class__, value) == key and len(accepted) < REBOUND_MEMO:
+                accepted.add(key)
 
     def validate_unique(self):
         if self.claimed is None:
