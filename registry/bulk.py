@@ -65,19 +65,23 @@ def insert_with_history(model, objs, *, user, reason):
     return objs
 
 
-def insert(model, objs):
-    """Insert ``objs`` (unsaved instances of ``model`` without a primary key, which the table's
-    sequence gives): by COPY on PostgreSQL, bulk_create elsewhere. A unique violation raises
-    IntegrityError either way; the objects are not given their primary keys."""
+def insert(model, rows):
+    """Insert ``rows`` (dicts of field attname → value) as new ``model`` rows, primary keys from
+    the table's sequence and auto_now(_add) fields stamped: by COPY on PostgreSQL, without
+    building an instance per row; bulk_create elsewhere. A unique violation raises
+    IntegrityError either way."""
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=BATCH)
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH)
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    for obj in objs:
-        for field in fields:
-            if _stamped(field):
-                field.pre_save(obj, add=True)
-    copy_in(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+    now = timezone.now()
+    stamps = {f.attname: now for f in fields if _stamped(f)}
+
+    def values(row):
+        row = {**stamps, **row}
+        return [row[f.attname] if f.attname in row else f.get_default() for f in fields]
+
+    copy_in(model, fields, map(values, rows))
 
 
 def _stamped(field):

@@ -162,7 +162,11 @@ def _new_records(model, user, data_list, on=None):
 
 def _claim(record):
     """The (unsaved) claim of ``record``'s ID number: one person, one record."""
-    return IdentityClaim(id_number=record.id_number, category=record.category, village=record.village)
+    return IdentityClaim(**_claim_values(record))
+
+
+def _claim_values(record):
+    return {"id_number": record.id_number, "category": record.category, "village_id": record.village_id}
 
 
 CREATE_BATCH = 1000
@@ -187,7 +191,7 @@ def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, o
             raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
     try:
         with transaction.atomic():
-            bulk.insert(IdentityClaim, [_claim(r) for r in created])
+            bulk.insert(IdentityClaim, [_claim_values(r) for r in created])
     except IntegrityError:
         raise ValidationError("有身份证号刚被他人登记，请重新预览后再导入。", code="claimed") from None
     bulk.insert_with_history(model, created, user=user, reason=source)

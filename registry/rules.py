@@ -81,7 +81,18 @@ def check_id_number(raw, *, today=None):
     A region code missing from python-stdnum's table is only a warning: the table lags
     behind real codes (410971, 410972 …), and stdnum raises KeyError on some of them. The
     checksum and date are checked here with stdnum's helpers so a region problem never hides them.
+
+    The verdict (immutable) is remembered for the last :data:`ID_CHECKS_KEPT` numbers and days:
+    an import checks each number when judging its row and again when deriving the record.
     """
+    return _check_id_number(raw, today or timezone.localdate())
+
+
+ID_CHECKS_KEPT = 20_000
+
+
+@functools.lru_cache(maxsize=ID_CHECKS_KEPT)
+def _check_id_number(raw, today):
     number = normalize_id_number(raw)
     if not number:
         return IdCheck(number=number, errors=("请填写身份证号",))
@@ -99,7 +110,7 @@ def check_id_number(raw, *, today=None):
 
     if number[-1] != ric.calc_check_digit(number):
         errors.append("身份证号校验位错误，请核对最后一位")
-    birth_date = _id_birth_date(number, today or timezone.localdate(), errors)
+    birth_date = _id_birth_date(number, today, errors)
     warnings = _region_warnings(number[:6], birth_date)
     if errors:
         return IdCheck(number=number, errors=tuple(errors), warnings=warnings)
