@@ -36,6 +36,9 @@ class GuardianAssessment(models.TextChoices):
     ENTRUSTED_INSUFFICIENT = "entrusted_insufficient", "受委托监护人监护能力不足"
     FAIR = "fair", "监护情况一般"
     GOOD = "good", "监护情况较好"
+    # Not on the national form: a child brought in from an old roster without the column has
+    # not been assessed, and is listed as such until the village assesses them.
+    PENDING = "pending", "待评估"
 
 
 class LeftBehindType(models.TextChoices):

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from accounts import policy
 from registry import rules
-from registry.choices import AgeBand, Category, GuardianshipType, RecordStatus
+from registry.choices import AgeBand, Category, GuardianAssessment, GuardianshipType, RecordStatus
 from registry.models import Region, RegionLevel
 from registry.records import reference_date
 from registry.rules import birth_date_range
@@ -18,6 +18,9 @@ class RecordFilterForm(forms.Form):
     age_band = forms.ChoiceField(label="年龄段", choices=[("", "全部年龄")] + AgeBand.choices, required=False)
     guardianship = forms.ChoiceField(
         label="监护类型", choices=[("", "全部监护类型")] + GuardianshipType.choices, required=False
+    )
+    assessment = forms.ChoiceField(
+        label="监护评估", choices=[("", "全部监护评估")] + GuardianAssessment.choices, required=False
     )
     risk = forms.ChoiceField(label="风险", choices=[("", "全部"), ("high", "仅高风险")], required=False)
     status = forms.ChoiceField(
@@ -52,6 +55,7 @@ class RecordFilterForm(forms.Form):
         )
         if kind.category != Category.CHILD:
             del self.fields["guardianship"]
+            del self.fields["assessment"]
             del self.fields["age_band"]
         for name, field in self.fields.items():
             if name != "q":
@@ -75,6 +79,8 @@ class RecordFilterForm(forms.Form):
             queryset = queryset.filter(birth_date__gt=after, birth_date__lte=until)
         if data.get("guardianship"):
             queryset = queryset.filter(guardianship_type=data["guardianship"])
+        if data.get("assessment"):
+            queryset = queryset.filter(guardian_assessment=data["assessment"])
         if data["risk"] == "high":
             queryset = queryset.filter(is_high_risk=True)
         if data["q"]:

@@ -162,6 +162,17 @@ def test_record_filter_by_guardianship(client, cast, tree):
     assert _names(_list(client, {"guardianship": "entrusted"})) == []
 
 
+def test_record_filter_by_guardian_assessment_finds_children_awaiting_it(client, cast, tree):
+    ChildFactory(village=tree[A], name="甲", guardian_assessment=GuardianAssessment.PENDING)
+    ChildFactory(village=tree[A], name="乙", guardian_assessment=GuardianAssessment.GOOD)
+    client.force_login(cast["cadre_a"])
+    page = _list(client, {"assessment": "pending"})
+    assert _names(page) == ["甲"]
+    assert '<option value="pending" selected>待评估</option>' in page.content.decode()
+    assert _found(_list(client, {"assessment": ""})) == sorted(["甲", "乙"])
+    assert "assessment" not in _list(client, slug="women").context["filters"].fields
+
+
 def test_record_filter_high_risk_only(client, cast, tree):
     ChildFactory(village=tree[A], name="甲")
     ChildFactory(

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
 from registry import bulk
-from registry.choices import HistorySource, ParentStatus
+from registry.choices import GuardianAssessment, HistorySource, ParentStatus
 from registry.models import Child, VillageStatistics
 from registry.records import duplicate_id_message
 from registry.roster import pipeline, reader
@@ -263,6 +263,22 @@ def test_roster_commit_skip_invalid_then_reimport_changes_nothing(cast, ids):
     summary = second.summary()
     assert (summary["created"], summary["updated"], summary["unchanged"], summary["invalid"]) == (0, 0, 2, 4)
     assert child.history.count() == 1
+
+
+def test_roster_without_an_assessment_column_leaves_new_children_awaiting_assessment(cast, tree, ids):
+    """The canonical roster has no 监护评估: nobody assessed the new children, and they are
+    recorded as 待评估, not given an assessment; a record the file updates keeps its own."""
+    existing = make_child(
+        tree["410922100201"], id_number=ids["a"], birth_date=ids["birth"], guardian_assessment="good"
+    )
+
+    import_children(
+        xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]), commit=True, skip_invalid=True
+    )
+
+    assert Child.objects.get(id_number=ids["x"]).guardian_assessment == GuardianAssessment.PENDING
+    existing.refresh_from_db()
+    assert existing.guardian_assessment == GuardianAssessment.GOOD
 
 
 def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast, ids):

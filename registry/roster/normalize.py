@@ -250,6 +250,7 @@ CHOICES = {
         {
             GuardianAssessment.GOOD: ["较好", "良好", "好"],
             GuardianAssessment.FAIR: ["一般"],
+            GuardianAssessment.PENDING: ["未评估", "待定", "未知"],
         },
     ),
 }

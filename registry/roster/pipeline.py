@@ -214,14 +214,16 @@ _LABELLED = (normalize.boolean, normalize.date, normalize.count)
 
 
 def _prepare_child(data, cleaned, record):
-    """What a child's roster leaves implicit: 就学情况 from 年级/学校, and a new record's 监护评估."""
+    """What a child's roster leaves implicit: 就学情况 from 年级/学校, and a new record's 监护评估:
+    无人监护 with no guardian, else 待评估 (the canonical roster has no such column; nobody has
+    assessed the child, and the list's 监护评估 filter finds them for the village to do so)."""
     if not cleaned.get("就学情况"):
         inferred = normalize.schooling_from(cleaned.get("年级"), cleaned.get("就读学校"))
         if inferred:
             data["schooling"] = inferred
     if record is None and "监护评估" not in cleaned:
         none = data.get("guardianship_type") == GuardianshipType.NONE
-        data["guardian_assessment"] = GuardianAssessment.NONE if none else GuardianAssessment.FAIR
+        data["guardian_assessment"] = GuardianAssessment.NONE if none else GuardianAssessment.PENDING
 
 
 @dataclass(frozen=True)
