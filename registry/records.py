@@ -150,9 +150,13 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
 
 
 def _new_records(model, user, data_list, on=None):
-    """Unsaved records of ``model`` from validated ``data_list``, created by ``user``, with
-    their derived fields; refused if a village among them is locked against ``user``."""
-    created = [model(**data) for data in data_list]
+    """Unsaved records of ``model`` from validated ``data_list``: see :func:`_ready`."""
+    return _ready([model(**data) for data in data_list], user, on)
+
+
+def _ready(created, user, on=None):
+    """``created`` (unsaved records from validated data), created by ``user``, with their
+    derived fields; refused if a village among them is locked against ``user``."""
     _require_unlocked(user, *{record.village_id: record.village for record in created}.values())
     for record in created:
         record.created_by = user
@@ -173,16 +177,18 @@ CREATE_BATCH = 1000
 
 
 @transaction.atomic
-def record_create_many(*, model, user, data_list, source=HistorySource.IMPORT, on=None):
+def record_create_many(*, model, user, records, source=HistorySource.IMPORT, on=None):
     """Register many new records at once (the Excel import): what record_create does for one —
     ID claims, derived fields, history with ``source``, village statistics — in bulk queries.
+    ``records`` are unsaved instances of ``model`` holding validated data (the import's form
+    instances: building them again would cost as much as the insert).
 
     Refused as a whole with where the number is registered if any ID number is already claimed
     (also by an entry made since the rows were judged). Writes no per-record audit event: the
     import writes one 导入 event for the file, and every record's history names the import.
     """
     on = on or reference_date()
-    created = _new_records(model, user, data_list, on)
+    created = _ready(records, user, on)
     numbers = [record.id_number for record in created]
     for start in range(0, len(numbers), CREATE_BATCH):
         taken = IdentityClaim.objects.filter(id_number__in=numbers[start : start + CREATE_BATCH]).first()

@@ -51,6 +51,8 @@ def normalize_id_number(raw):
     """
     if raw is None:
         return ""
+    if raw.__class__ is str and raw.isascii() and raw.isalnum():
+        return raw.upper()  # already clean: most numbers, typed or imported
     text = unicodedata.normalize("NFKC", str(raw))
     return "".join(ch for ch in text if not ch.isspace() and ch not in _ZERO_WIDTH).upper()
 

@@ -281,6 +281,19 @@ def test_roster_without_an_assessment_column_leaves_new_children_awaiting_assess
     assert existing.guardian_assessment == GuardianAssessment.GOOD
 
 
+def test_roster_new_rows_unsaved_records_hold_exactly_their_data(cast, ids):
+    """The commit saves the record the form built for a new row: it holds what building one
+    from the row's cleaned data gives."""
+    result = import_children(xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]))
+
+    new = [row for row in result.rows if row.verdict == "new"]
+    fields = [f.attname for f in Child._meta.concrete_fields]
+    assert len(new) == 2
+    for row in new:
+        assert row.record.pk is None
+        assert [getattr(row.record, f) for f in fields] == [getattr(Child(**row.data), f) for f in fields]
+
+
 def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast, ids):
     scope = ImportScope.for_user(cast["county"])
 

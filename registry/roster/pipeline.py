@@ -101,7 +101,7 @@ class RowResult:
     verdict: str = Verdict.NEW
     errors: list = field(default_factory=list)
     data: dict = None
-    record: object = None
+    record: object = None  # the record it updates; a new row's unsaved record, saved by the commit
     values: dict = field(default_factory=dict)  # canonical column → the raw cell (invalid rows only)
 
 
@@ -514,8 +514,9 @@ class _Judge:
             row.verdict = Verdict.INVALID
             return row
         # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
-        # dropped, so that a big file's preview holds a row's data once.
-        row.data, row.record, row.values = form.record_data(), record, None
+        # dropped, so that a big file's preview holds a row's data once. A new row keeps the
+        # unsaved record the form built from its data, for the write.
+        row.data, row.record, row.values = form.record_data(), record or form.instance, None
         if record is None:
             row.verdict = Verdict.NEW
         elif all(stored[name] == value for name, value in row.data.items()):
@@ -734,7 +735,7 @@ def _write(rows, user, model):
     if new:
         try:
             created = records.record_create_many(
-                model=model, user=user, data_list=[row.data for row in new], source=HistorySource.IMPORT
+                model=model, user=user, records=[row.record for row in new], source=HistorySource.IMPORT
             )
         except ValidationError as exc:
             number = (getattr(exc, "params", None) or {}).get("id_number")
