@@ -3,8 +3,8 @@
 On PostgreSQL the rows go in by ``COPY``: Django's ``bulk_create`` spends most of a big import
 preparing each value of each INSERT in Python (bench/roster_import.py: 1.7 million
 ``prepare_value`` calls for 15,362 children and their history). Primary keys are taken from the
-table's own sequence first, so the records come back with them, as from ``bulk_create``. Other
-databases use simple_history's ``bulk_create_with_history``. Either way the caller's
+table's own sequence first, so the records come back with them, as from ``bulk_create``; their
+history rows are then copied from them by the database (INSERT … SELECT). Other databases use simple_history's ``bulk_create_with_history``. Either way the caller's
 transaction holds everything: a failure leaves nothing.
 """
 
@@ -45,24 +45,35 @@ def insert_with_history(model, objs, *, user, reason):
             field.pre_save(obj, add=True)
     fields = opts.concrete_fields
     copy_in(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
-
-    history = model.history.model
-    now, user_id = timezone.now(), getattr(user, "pk", None)
-    own = {
-        "history_date": now,
-        "history_change_reason": reason,
-        "history_type": "+",
-        "history_user_id": user_id,
-    }
-    history_fields = [f for f in history._meta.concrete_fields if f.attname != "history_id"]
-    rows = (
-        [own[f.attname] if f.attname in own else getattr(obj, f.attname) for f in history_fields]
-        for obj in objs
-    )
-    copy_in(history, history_fields, rows)
+    _history_copy(model, pks, user=user, reason=reason)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
     return objs
+
+
+def _history_copy(model, pks, *, user, reason):
+    """A 新增 history row for each record of ``pks``, copied by the database from the record as
+    stored (the history table has the record's columns, plus its own four)."""
+    history = model.history.model
+    columns = {f.attname: f.column for f in history._meta.concrete_fields}
+    own = {
+        "history_date": timezone.now(),
+        "history_change_reason": reason,
+        "history_type": "+",
+        "history_user_id": getattr(user, "pk", None),
+    }
+    quote = connection.ops.quote_name
+    copied = [
+        quote(column) for attname, column in columns.items() if attname not in own and attname != "history_id"
+    ]
+    targets = ", ".join(copied + [quote(columns[attname]) for attname in own])
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({targets}) "
+        f"SELECT {', '.join(copied)}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
+        f"WHERE {quote(model._meta.pk.column)} = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*own.values(), pks])
 
 
 def insert(model, rows):
