@@ -125,7 +125,19 @@ class RecordForm(forms.ModelForm):
     def _rebind_setup(self):
         """What the rebound form's validation needs of the model, worked out once per form."""
         opts, meta = self._meta.model._meta, self._meta
-        self._memo = {}  # field name → {(type, value): cleaned value}
+        # (name, field, its widget's reader, the data key, the clean_<name> hook, its memo):
+        # what _clean_fields asks of every field of every row, looked up once.
+        self._cleaners = [
+            (
+                name,
+                field,
+                field.widget.value_from_datadict,
+                self.add_prefix(name),
+                getattr(self, f"clean_{name}", None),
+                {},  # (type, value) → cleaned value
+            )
+            for name, field in self.fields.items()
+        ]
         self._model_memo_fields = [f for f in opts.fields if not f.is_relation and not f.generated]
         # model field name → {(type, value)} its clean accepted unchanged
         self._model_seen = {f.name: set() for f in self._model_memo_fields}
@@ -160,30 +172,26 @@ class RecordForm(forms.ModelForm):
         (not rebound) keeps Django's loop."""
         if not self.rebound:
             return super()._clean_fields()
-        for name, field in self.fields.items():
+        data, files, cleaned_data = self.data, self.files, self.cleaned_data
+        for name, field, read, key, hook, memo in self._cleaners:
             try:
-                value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
-                self.cleaned_data[name] = self._field_clean(name, field, value)
-                hook = getattr(self, f"clean_{name}", None)
+                value = read(data, files, key)
+                # field.clean(value), remembered for the first REBOUND_MEMO values of each field
+                # whose value and result are immutable: a field's clean depends on the value
+                # alone, and an import repeats most values (性别, 民族, 监护类型 …) thousands of times.
+                if value.__class__ in MEMO_TYPES:
+                    cleaned = memo.get((value.__class__, value), memo)
+                    if cleaned is memo:
+                        cleaned = field.clean(value)
+                        if cleaned.__class__ in MEMO_TYPES and len(memo) < REBOUND_MEMO:
+                            memo[(value.__class__, value)] = cleaned
+                else:
+                    cleaned = field.clean(value)
+                cleaned_data[name] = cleaned
                 if hook is not None:
-                    self.cleaned_data[name] = hook()
+                    cleaned_data[name] = hook()
             except ValidationError as error:
                 self.add_error(name, error)
-
-    def _field_clean(self, name, field, value):
-        """``field.clean(value)``, remembered for the first REBOUND_MEMO values of each field
-        whose value and result are immutable: a field's clean depends on the value alone, and
-        an import repeats most values (性别, 民族, 监护类型 …) thousands of times."""
-        if value.__class__ not in MEMO_TYPES:
-            return field.clean(value)
-        memo = self._memo.setdefault(name, {})
-        key = (value.__class__, value)
-        if key in memo:
-            return memo[key]
-        cleaned = field.clean(value)
-        if cleaned.__class__ in MEMO_TYPES and len(memo) < REBOUND_MEMO:
-            memo[key] = cleaned
-        return cleaned
 
     def clean_id_number(self):
         check = rules.check_id_number(self.cleaned_data["id_number"])
