@@ -682,7 +682,7 @@ def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, pro
             chunks = judge.chunks(sheet, header)
         else:
             result.tracker = _Progress(progress, len(result.rows))
-            chunks = _chunks(result.rows, CHUNK_ROWS)
+            chunks = [result.rows]  # held in memory already: written at once
         try:
             with transaction.atomic():
                 for rows in chunks:
