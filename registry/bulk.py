@@ -4,8 +4,9 @@ On PostgreSQL the rows go in by ``COPY``: Django's ``bulk_create`` spends most o
 preparing each value of each INSERT in Python (bench/roster_import.py: 1.7 million
 ``prepare_value`` calls for 15,362 children and their history). Primary keys are taken from the
 table's own sequence first, so the records come back with them, as from ``bulk_create``; their
-history rows are then copied from them by the database (INSERT … SELECT). Other databases use simple_history's ``bulk_create_with_history``. Either way the caller's
-transaction holds everything: a failure leaves nothing.
+history rows are then copied from them by the database (INSERT … SELECT). Other databases use
+simple_history's ``bulk_create_with_history``. Either way the caller's transaction holds
+everything: a failure leaves nothing.
 """
 
 import csv

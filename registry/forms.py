@@ -10,6 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from registry import rules
 from registry.choices import Assistance, ExitReason
@@ -59,6 +60,7 @@ class RecordForm(forms.ModelForm):
         self.user = user
         self.id_check = None
         self.reference_date = on or reference_date()
+        self.today = timezone.localdate()  # ID numbers' birth dates may not be after it
         self.claimed = claimed
         self.known_villages = None
         self.rebound = False
@@ -194,7 +196,7 @@ class RecordForm(forms.ModelForm):
                 self.add_error(name, error)
 
     def clean_id_number(self):
-        check = rules.check_id_number(self.cleaned_data["id_number"])
+        check = rules.check_id_number(self.cleaned_data["id_number"], today=self.today)
         if check.errors:
             raise ValidationError(list(check.errors))
         self.id_check = check
@@ -315,7 +317,7 @@ class RecordForm(forms.ModelForm):
                 self.add_error(name, error)
         for name in self.other_id_fields:
             if data.get(name):
-                check = rules.check_id_number(data[name])
+                check = rules.check_id_number(data[name], today=self.today)
                 data[name] = check.number
                 if check.errors:
                     self.add_error(name, list(check.errors))

@@ -84,11 +84,12 @@ def duplicate_id_message(id_number):
     )
 
 
-def derive(record, *, on=None):
+def derive(record, *, on=None, today=None):
     """Set what is computed from the record itself: village code, ID warnings, risk and type
-    (the type on the reference date ``on``, by default the running campaign's)."""
+    (the type on the reference date ``on``, by default the running campaign's; the ID checked
+    as of ``today``, by default today)."""
     record.village_code = record.village.code
-    record.id_warnings = "；".join(rules.check_id_number(record.id_number).warnings)
+    record.id_warnings = "；".join(rules.check_id_number(record.id_number, today=today).warnings)
     if record.category == Category.CHILD:
         flags = rules.child_red_flags(
             guardianship_type=record.guardianship_type,
@@ -158,9 +159,10 @@ def _ready(created, user, on=None):
     """``created`` (unsaved records from validated data), created by ``user``, with their
     derived fields; refused if a village among them is locked against ``user``."""
     _require_unlocked(user, *{record.village_id: record.village for record in created}.values())
+    today = timezone.localdate()
     for record in created:
         record.created_by = user
-        derive(record, on=on)
+        derive(record, on=on, today=today)
     return created
 
 
