@@ -159,6 +159,10 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with its widget templates (input, select and option, textarea) built in
+# Python, to the byte the same HTML: a select's per-option template includes were most of a form
+# page's CPU time (config/renderers.py, bench/page_cpu.py).
+FORM_RENDERER = "config.renderers.FormRenderer"
 
 try:
     DATABASES = {

@@ -137,6 +137,7 @@ def record_detail(request, kind, pk):
     kind = _kind(kind)
     record = get_record_for_user(request.user, kind, pk)
     records.access_log_write(request, AuditEvent.Action.VIEW, kind.category, record_id=record.pk)
+    locked = records.village_locked_for(request.user, record.village)
     return render(
         request,
         "registry/record_detail.html",
@@ -145,9 +146,8 @@ def record_detail(request, kind, pk):
             kind,
             record=record,
             path=[r.name for r in record.village.ancestors() if r.level in ("county", "township")],
-            can_edit=policy.can_edit_records(request.user, record.village)
-            and not records.village_locked_for(request.user, record.village),
-            locked=records.village_locked_for(request.user, record.village),
+            can_edit=policy.can_edit_records(request.user, record.village) and not locked,
+            locked=locked,
             fieldsets=kind.form.fieldsets,
         ),
     )
