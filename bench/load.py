@@ -74,6 +74,28 @@ REQUEST_TIMEOUT = 60
 EDIT_NOTE = "负载测试修改"
 SAMPLES = 5
 DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's rule of thumb, as in production
+# What a cadre types for a new child, besides village, name and ID number (sex and birth date
+# left to the ID number).
+CHILD_FIELDS = {
+    "sex": "",
+    "birth_date": "",
+    "ethnicity": "汉族",
+    "health": "healthy",
+    "schooling": "primary",
+    "school_name": "中心小学",
+    "grade": "三年级",
+    "father_name": "张大山",
+    "father_status": "away_working",
+    "father_work_place": "广东省东莞市",
+    "mother_name": "李小花",
+    "mother_status": "away_working",
+    "mother_work_place": "浙江省杭州市",
+    "guardianship_type": "grandparent",
+    "guardian_name": "张老汉",
+    "guardian_relation": "grandparent",
+    "guardian_phone": "13812345678",
+    "guardian_assessment": "good",
+}
 WSGI_MODULE = "liushou_bench_wsgi"
 # Static files are rendered unhashed, as in the other benches: no collectstatic into the checkout.
 WSGI_SOURCE = """\
@@ -469,24 +491,7 @@ def cadre_loop(client, village_id, county, ids, rng, think, deadline):
                 village=str(village_id),
                 name=f"{rng.choice('王李张刘陈杨赵')}{rng.choice('浩宇子轩梓涵俊杰欣怡诗雨')}{n % 10}",
                 id_number=id_number,
-                sex="",
-                birth_date="",
-                ethnicity="汉族",
-                health="healthy",
-                schooling="primary",
-                school_name="中心小学",
-                grade="三年级",
-                father_name="张大山",
-                father_status="away_working",
-                father_work_place="广东省东莞市",
-                mother_name="李小花",
-                mother_status="away_working",
-                mother_work_place="浙江省杭州市",
-                guardianship_type="grandparent",
-                guardian_name="张老汉",
-                guardian_relation="grandparent",
-                guardian_phone="13812345678",
-                guardian_assessment="good",
+                **CHILD_FIELDS,
             )
             _, location, _ = client.request("新增提交 POST", "POST", "/children/new/", fields, expect=(302,))
             match = re.fullmatch(r"/children/(\d+)/", location)
