@@ -159,10 +159,13 @@ def test_small_file_preview_confirm_and_reimport_changes_nothing(county, cast):
     assert (job.state, job.content, job.summary["created"]) == (State.DONE, None, 3)
     assert job.finished_at is not None
     assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted(ids[:2] + ids[3:])
-    assert (
-        "导入完成：新增 3 条，更新 0 条，跳过无效行 1 行。"
-        in county.get(response["Location"]).content.decode()
-    )
+    done = county.get(response["Location"]).content.decode()
+    assert "导入完成：新增 3 条，更新 0 条，跳过无效行 1 行。" in done
+    # The roster had no 监护评估: the page leads to the children awaiting their assessment.
+    pending = reverse("record_list", kwargs={"kind": "children"}) + "?assessment=pending"
+    assert f'<a href="{pending}">查看待评估的儿童</a>' in done
+    listed = county.get(pending)
+    assert sorted(r.id_number for r in listed.context["page"]) == sorted(ids[:2] + ids[3:])
 
     again = job_of(upload(county, content, skip_invalid=True))
     assert again.summary == {"rows": 4, "valid": 3, "invalid": 1, "created": 0, "updated": 0, "unchanged": 3}
