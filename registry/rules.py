@@ -82,7 +82,8 @@ def check_id_number(raw, *, today=None):
 
     A region code missing from python-stdnum's table is only a warning: the table lags
     behind real codes (410971, 410972 …), and stdnum raises KeyError on some of them. The
-    checksum and date are checked here with stdnum's helpers so a region problem never hides them.
+    checksum (stdnum's calc_check_digit) and the date are checked here, so a region problem never
+    hides them.
 
     The verdict (immutable) is remembered for the last :data:`ID_CHECKS_KEPT` numbers and days:
     an import checks each number when judging its row and again when deriving the record.
@@ -124,8 +125,9 @@ def _id_birth_date(number, today, errors):
     """The birth date in digits 7–14, or None after appending why it is wrong to ``errors``."""
     digits = number[6:14]
     try:
-        birth_date = ric.get_birth_date(number)
-    except Exception:  # stdnum's InvalidComponent for an impossible date
+        # stdnum's ric.get_birth_date, less its compact() of a number normalised already
+        birth_date = datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:  # an impossible date
         errors.append(f"身份证号中的出生日期 {digits} 不存在")
         return None
     if birth_date > today:

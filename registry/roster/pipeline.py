@@ -50,7 +50,7 @@ NO_HEADER = "没有找到表头：请确认表头行包含“姓名”“身份�
 NOT_ALLOWED = "该账号无权导入花名册：只有县级民政和市民政局的账号可以导入。"
 MISSING_COLUMN = "缺少“{column}”列"
 WHOLE_ROW = "整行"
-CHUNK_ROWS = 1_000  # rows judged (and, in a commit, written) together: memory stays flat
+CHUNK_ROWS = 2_000  # rows judged (and, in a commit, written) together: memory stays flat
 KEEP_ROWS = 20_000  # a preview of at most this many rows keeps their data for its commit
 MEMO_VALUES = 2_000  # distinct cells of a column whose cleaned value is remembered
 
