@@ -19,6 +19,7 @@ from registry.models import Child, VillageStatistics
 from registry.records import duplicate_id_message
 from registry.roster import pipeline, reader
 from registry.roster.errors import invalid_rows_workbook
+from registry.roster.headers import find_header
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import ImportScope, import_children
 from registry.roster.reader import RosterFileError
@@ -566,3 +567,17 @@ def test_roster_command_names_a_missing_file_in_chinese(cast, tmp_path):
         call_command("import_roster", str(tmp_path), "--kind", "child", stdout=io.StringIO())
     assert str(refused.value) == f"“{tmp_path}”是文件夹，请给出花名册文件"
     assert Child.objects.count() == 0
+
+
+def test_roster_unhashable_cell_is_judged_without_being_remembered(cast, ids):
+    """The cell memo keys cells by value; a cell no reader gives today (a list) is still judged."""
+    judge = pipeline._Judge(pipeline.SPECS["child"], ImportScope.for_user(cast["county"]), _header())
+
+    assert judge._clean_cell("备注", ["不", "可", "哈希"]) == (True, "['不', '可', '哈希']")
+    assert judge._clean_cell("备注", "说明") == (True, "说明")
+    assert judge.cells["备注"] == {(str, "说明"): (True, "说明")}
+
+
+def _header():
+    header_row = (1, ["姓名", "身份证号", "村(社区)", "备注"])
+    return find_header([header_row], pipeline.SPECS["child"].header_columns)

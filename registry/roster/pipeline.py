@@ -530,13 +530,16 @@ class _Judge:
         first MEMO_VALUES distinct cells of each column (most columns repeat a few values)."""
         memo = self.cells.setdefault(column, {})
         key = (raw.__class__, raw)  # True == 1 == 1.0, but they are different cells
-        found = memo.get(key)
+        try:
+            found = memo.get(key)
+        except TypeError:  # an unhashable cell (no reader gives one today): not remembered
+            key, found = None, None
         if found is None:
             try:
                 found = (True, _clean_cell(self.spec, column, raw))
             except CellError as exc:
                 found = (False, str(exc))
-            if len(memo) < MEMO_VALUES:
+            if key is not None and len(memo) < MEMO_VALUES:
                 memo[key] = found
         return found
 
