@@ -4,6 +4,9 @@ import csv
 import datetime
 import io
 import json
+import os
+import shutil
+import subprocess
 import zipfile
 
 import openpyxl
@@ -248,6 +251,39 @@ def test_roster_invalid_row_in_a_later_chunk_rolls_back_the_chunks_written(cast,
     assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
     assert not Child.objects.exists()
     assert AuditEvent.objects.get(action=AuditEvent.Action.IMPORT).result == AuditEvent.Result.DENIED
+
+
+def _libreoffice_xls(content, directory):
+    """``content`` (an xlsx) opened and saved as legacy .xls by LibreOffice, headless."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail("没有 LibreOffice（soffice）；REQUIRE_LIBREOFFICE=1 要求运行此测试。", pytrace=False)
+        pytest.skip("跳过：没有 LibreOffice（soffice）")
+    source = directory / "roster.xlsx"
+    source.write_bytes(content)
+    profile = directory / "libreoffice-profile"  # its own profile: no clash with another soffice
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xls",
+         "--outdir", str(directory), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return (directory / "roster.xls").read_bytes()
+
+
+def test_roster_libreoffice_saved_xls_gives_the_workbook_verdicts(cast, ids, tmp_path):
+    """The issue's own check: the messy workbook, saved as .xls by LibreOffice (BIFF8 as real
+    offices write it: shared strings, merged cells, date formats), is judged as the .xlsx is."""
+    scope = ImportScope.for_user(cast["county"])
+    expected = import_children(xlsx_bytes(ids), scope=scope)
+    content = _libreoffice_xls(xlsx_bytes(ids), tmp_path)
+
+    result = import_children(content, scope=scope)
+
+    assert content.startswith(reader.OLE2_MAGIC)
+    assert verdicts(result) == verdicts(expected)
+    assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
+    assert [row.data for row in result.rows] == [row.data for row in expected.rows]
 
 
 def test_roster_commit_skip_invalid_then_reimport_changes_nothing(cast, ids):
