@@ -314,3 +314,13 @@ def enrol_second_factor(client, next_url="/"):
     key = b32decode(page.context["secret"].replace(" ", ""))
     response = client.post(reverse("otp_enrol"), {"token": totp_code(key), "next": next_url})
     return key, response
+
+
+def spy(function, calls):
+    """``function``, still doing its work, that also appends each call's arguments to ``calls``."""
+
+    def spied(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return spied

@@ -15,11 +15,11 @@ from django.core.management.base import CommandError
 
 from registry.choices import Category
 from registry.models import Child, Woman
-from registry.roster import reader
+from registry.roster import pipeline, reader
 from registry.roster.errors import invalid_rows_workbook
 from registry.roster.pipeline import IMPORTERS, ImportScope, import_children
 from registry.roster.reader import RosterFileError
-from tests.factories import make_id_number, years_ago
+from tests.factories import make_id_number, spy, years_ago
 
 HEADER = ["姓名", "身份证号", "村代码", "监护类型", "父亲状况", "母亲状况", "父亲务工地", "监护人身份证号"]
 
@@ -241,3 +241,29 @@ def test_the_same_file_without_the_dtd_imports(cast, tmp_path):
 
     assert json.loads(out.getvalue())["created"] == 2
     assert sorted(Child.objects.values_list("name", flat=True)) == ["张小明", "李小红"]
+
+
+def test_a_streamed_sheet_broken_midway_is_refused_and_the_rows_written_before_roll_back(cast, monkeypatch):
+    """A big sheet is read row by row while earlier chunks are already written: XML that breaks
+    off after some rows refuses the file in Chinese, and the transaction leaves nothing."""
+    monkeypatch.setattr(reader, "STREAM_SHEET_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 1)
+    # past the rows the header is looked for in, so that the break comes while judging
+    content = xlsx_file([child_row(name=f"张{n}") for n in range(40)])
+    with zipfile.ZipFile(io.BytesIO(content)) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = sheet[: sheet.index(b'<row r="36"')] + b'<row r="36"><c r="A36" t="'
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    written = []
+    monkeypatch.setattr(pipeline, "_write", spy(pipeline._write, written))
+
+    with pytest.raises(RosterFileError) as refused:
+        import_children(out.getvalue(), scope=ImportScope.for_user(cast["county"]), commit=True)
+
+    assert str(refused.value) == reader.UNREADABLE
+    assert len(written) == 34  # rows 2-35, one chunk each, were written before the break: rolled back
+    assert not Child.objects.exists()

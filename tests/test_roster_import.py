@@ -26,7 +26,7 @@ from registry.roster.headers import find_header
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import ImportScope, import_children
 from registry.roster.reader import RosterFileError
-from tests.factories import make_child, make_id_number, years_ago
+from tests.factories import make_child, make_id_number, spy, years_ago
 
 WIDTH = 19
 TOP = ["序号", "姓名", "性别", "身份证号码", "出生日期", "县(区)", "乡镇(街道)", "村（社区）", "监护类型",
@@ -193,7 +193,7 @@ def test_roster_big_workbook_streamed_row_by_row_gives_the_same_verdicts(cast, i
     height = reader.read_roster(xlsx_bytes(ids))[0].height
     streamed = []
     monkeypatch.setattr(reader, "STREAM_SHEET_BYTES", 0)
-    monkeypatch.setattr(reader, "_stream_rows", _spy(reader._stream_rows, streamed))
+    monkeypatch.setattr(reader, "_stream_rows", spy(reader._stream_rows, streamed))
 
     result = import_children(xlsx_bytes(ids), scope=scope)
 
@@ -202,14 +202,6 @@ def test_roster_big_workbook_streamed_row_by_row_gives_the_same_verdicts(cast, i
     assert [(e.row, e.column, e.message) for e in result.errors] == EXPECTED_ERRORS
     assert [row.data for row in result.rows] == [row.data for row in expected.rows]
     assert reader.read_roster(xlsx_bytes(ids))[0].height == height == 13
-
-
-def _spy(function, calls):
-    def spied(*args, **kwargs):
-        calls.append(args)
-        return function(*args, **kwargs)
-
-    return spied
 
 
 def test_roster_big_file_is_judged_and_written_a_chunk_at_a_time(cast, ids, monkeypatch):
@@ -242,7 +234,7 @@ def test_roster_invalid_row_in_a_later_chunk_rolls_back_the_chunks_written(cast,
     monkeypatch.setattr(pipeline, "KEEP_ROWS", 0)
     scope = ImportScope.for_user(cast["county"])
     written = []
-    monkeypatch.setattr(pipeline, "_write", _spy(pipeline._write, written))
+    monkeypatch.setattr(pipeline, "_write", spy(pipeline._write, written))
 
     result = import_children(xlsx_bytes(ids), scope=scope, commit=True)
 
