@@ -59,6 +59,44 @@ WOMAN_TOP = ["序号", "妇女姓名", "身份证号码", "县(区)", "乡镇(�
 WOMAN_SUB = ["", "", "", "", "", "", "", "姓名", "务工地", "外出月数", "联系电话", "", "", ""]
 
 
+def import_command(path, kind, *options, user="county", out=None):
+    """What ``import_roster PATH --kind KIND --user USER OPTIONS`` prints."""
+    out = out or io.StringIO()
+    call_command("import_roster", str(path), "--kind", kind, "--user", user, *options, stdout=out)
+    return out.getvalue()
+
+
+def json_contract_and_idempotence(path, kind, model, errors, number, after_commit=None):
+    """A dry run and a commit of ``path`` (6 rows, 2 valid) print the contract's object with
+    ``errors``; the record of ``number`` comes from the import (``after_commit(record)`` checks
+    more); a second commit changes nothing."""
+
+    def run(*extra):
+        return json.loads(import_command(path, kind, "--json", *extra))
+
+    expected = {
+        "rows": 6,
+        "valid": 2,
+        "invalid": 4,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": [{"row": r, "column": c, "message": m} for r, c, m in errors],
+    }
+    assert run() == expected
+    assert model.objects.count() == 0
+    assert run("--commit", "--skip-invalid") == expected
+    record = model.objects.get(id_number=number)
+    assert record.history.get().history_change_reason == HistorySource.IMPORT
+    if after_commit:
+        after_commit(record)
+
+    again = run("--commit", "--skip-invalid")
+
+    assert (again["created"], again["updated"], again["unchanged"], again["invalid"]) == (0, 0, 2, 4)
+    assert record.history.count() == 1
+
+
 @pytest.fixture
 def women(db):
     birth = years_ago(35, days=40)
@@ -158,34 +196,11 @@ def test_women_command_json_contract_and_idempotence(cast, women, tmp_path):
     path = tmp_path / "women.xlsx"
     path.write_bytes(women_file(women))
 
-    def run(*extra):
-        out = io.StringIO()
-        call_command(
-            "import_roster", str(path), "--kind", "woman", "--user", "county", "--json", *extra, stdout=out
-        )
-        return json.loads(out.getvalue())
+    def after_commit(record):
+        assert sorted(Woman.objects.values_list("id_number", flat=True)) == sorted([women["a"], women["x"]])
+        assert record.created_by == cast["county"]
 
-    expected = {
-        "rows": 6,
-        "valid": 2,
-        "invalid": 4,
-        "created": 2,
-        "updated": 0,
-        "unchanged": 0,
-        "errors": [{"row": r, "column": c, "message": m} for r, c, m in WOMEN_ERRORS],
-    }
-    assert run() == expected
-    assert Woman.objects.count() == 0
-    assert run("--commit", "--skip-invalid") == expected
-    assert sorted(Woman.objects.values_list("id_number", flat=True)) == sorted([women["a"], women["x"]])
-    record = Woman.objects.get(id_number=women["a"])
-    assert record.history.get().history_change_reason == HistorySource.IMPORT
-    assert record.created_by == cast["county"]
-
-    again = run("--commit", "--skip-invalid")
-
-    assert (again["created"], again["updated"], again["unchanged"], again["invalid"]) == (0, 0, 2, 4)
-    assert record.history.count() == 1
+    json_contract_and_idempotence(path, "woman", Woman, WOMEN_ERRORS, women["a"], after_commit)
 
 
 def test_women_refused_file_writes_nothing(cast, women, tmp_path):
@@ -194,9 +209,7 @@ def test_women_refused_file_writes_nothing(cast, women, tmp_path):
     out = io.StringIO()
 
     with pytest.raises(CommandError) as refused:
-        call_command(
-            "import_roster", str(path), "--kind", "woman", "--user", "county", "--commit", stdout=out
-        )
+        import_command(path, "woman", "--commit", out=out)
 
     assert refused.value.returncode == 1
     assert out.getvalue().splitlines()[-1] == "共6行：有效2，无效4；新增0，更新0，无变化0"
@@ -384,32 +397,8 @@ def test_elders_command_json_contract_and_idempotence(cast, elders, tmp_path):
     path = tmp_path / "elders.xlsx"
     path.write_bytes(elders_file(elders))
 
-    def run(*extra):
-        out = io.StringIO()
-        call_command(
-            "import_roster", str(path), "--kind", "elder", "--user", "county", "--json", *extra, stdout=out
-        )
-        return json.loads(out.getvalue())
+    json_contract_and_idempotence(path, "elder", Elder, ELDERS_ERRORS, elders["x"])
 
-    expected = {
-        "rows": 6,
-        "valid": 2,
-        "invalid": 4,
-        "created": 2,
-        "updated": 0,
-        "unchanged": 0,
-        "errors": [{"row": r, "column": c, "message": m} for r, c, m in ELDERS_ERRORS],
-    }
-    assert run() == expected
-    assert Elder.objects.count() == 0
-    assert run("--commit", "--skip-invalid") == expected
-    record = Elder.objects.get(id_number=elders["x"])
-    assert record.history.get().history_change_reason == HistorySource.IMPORT
-
-    again = run("--commit", "--skip-invalid")
-
-    assert (again["created"], again["updated"], again["unchanged"], again["invalid"]) == (0, 0, 2, 4)
-    assert record.history.count() == 1
     assert Elder.objects.count() == 2
 
 
@@ -418,16 +407,7 @@ def test_elders_refused_file_writes_nothing(cast, elders, tmp_path):
     path.write_bytes(elders_file(elders))
 
     with pytest.raises(CommandError) as refused:
-        call_command(
-            "import_roster",
-            str(path),
-            "--kind",
-            "elder",
-            "--user",
-            "county",
-            "--commit",
-            stdout=io.StringIO(),
-        )
+        import_command(path, "elder", "--commit")
 
     assert refused.value.returncode == 1
     assert Elder.objects.count() == 0
@@ -446,17 +426,15 @@ def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cas
     )
     path = tmp_path / "elders.xlsx"
     path.write_bytes(elders_file(elders))
-    out = io.StringIO()
 
-    options = ["--user", "county2", "--commit", "--skip-invalid", "--json"]
-    call_command("import_roster", str(path), "--kind", "elder", *options, stdout=out)
-
-    summary = json.loads(out.getvalue())
+    summary = json.loads(
+        import_command(path, "elder", "--commit", "--skip-invalid", "--json", user="county2")
+    )
     assert (summary["created"], summary["invalid"]) == (1, 5)
     assert {"row": 7, "column": "身份证号", "message": duplicate_id_message(elders["x"])} in summary["errors"]
     assert sorted(Elder.objects.values_list("village__code", flat=True)) == ["410922100201", "410923100201"]
     with pytest.raises(CommandError):
-        call_command("import_roster", str(path), "--kind", "elder", "--user", "cadre_c", stdout=io.StringIO())
+        import_command(path, "elder", user="cadre_c")
 
 
 def test_elders_id_claimed_between_preview_and_write_refuses_the_file(cast, tree, elders, monkeypatch):
