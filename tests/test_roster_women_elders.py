@@ -413,10 +413,10 @@ def test_elders_refused_file_writes_nothing(cast, elders, tmp_path):
     assert Elder.objects.count() == 0
 
 
-def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cast, tree, elders, tmp_path):
-    UserFactory(username="county2", role=Role.COUNTY_OFFICER, region=tree["410923"])
+def register_elder_x(village, elders):
+    """The file's elder ``x``, registered by a typed entry in ``village``."""
     make_elder(
-        tree["410922100201"],
+        village,
         id_number=elders["x"],
         birth_date=elders["birth"],
         living_arrangement="alone",
@@ -424,6 +424,11 @@ def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cas
         children_away_count=1,
         min_months_away=12,
     )
+
+
+def test_elders_county_officer_of_another_county_cannot_import_into_this_one(cast, tree, elders, tmp_path):
+    UserFactory(username="county2", role=Role.COUNTY_OFFICER, region=tree["410923"])
+    register_elder_x(tree["410922100201"], elders)
     path = tmp_path / "elders.xlsx"
     path.write_bytes(elders_file(elders))
 
@@ -445,15 +450,7 @@ def test_elders_id_claimed_between_preview_and_write_refuses_the_file(cast, tree
 
     def judge_then_someone_registers(*args, **kwargs):
         result = judge(*args, **kwargs)
-        make_elder(
-            tree["410923100201"],
-            id_number=elders["x"],
-            birth_date=elders["birth"],
-            living_arrangement="alone",
-            children_count=1,
-            children_away_count=1,
-            min_months_away=12,
-        )
+        register_elder_x(tree["410923100201"], elders)
         message.append(duplicate_id_message(elders["x"]))
         return result
 
