@@ -211,10 +211,11 @@ def test_roster_big_file_is_judged_and_written_a_chunk_at_a_time(cast, ids, monk
     monkeypatch.setattr(pipeline, "KEEP_ROWS", 3)
     scope = ImportScope.for_user(cast["county"])
     judged = _judged_rows(monkeypatch)
+    content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
 
-    preview = import_children(xlsx_bytes(ids), scope=scope)
+    preview = import_children(content, scope=scope)
     judged_by_preview = len(judged)
-    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
 
     assert [(e.row, e.column, e.message) for e in preview.errors] == EXPECTED_ERRORS
     assert all(row.data is None and row.record is None for row in preview.rows)
@@ -476,25 +477,26 @@ def test_roster_zip_bomb_is_refused_before_parsing(cast, ids, monkeypatch):
 
 
 def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeypatch):
+    content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     scope = ImportScope.for_user(cast["county"])
     calls = []
 
-    import_children(xlsx_bytes(ids), scope=scope, progress=lambda done, total: calls.append((done, total)))
+    import_children(content, scope=scope, progress=lambda done, total: calls.append((done, total)))
     # The rows under the header as the sheet declares them (the 合计 and blank rows among them),
     # a chunk at a time; at the end, what was judged.
     assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
 
     calls.clear()
     import_children(
-        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
+        content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
     )
     # The preview's verdicts are reused: its rows are written at once.
     assert calls == [(6, 6), (6, 6)]
 
     calls.clear()
     import_children(
-        xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
+        content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
     )
     # No preview before it: each chunk judged and written in turn.
     assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
@@ -514,12 +516,13 @@ def _judged_rows(monkeypatch):
 
 
 def test_roster_commit_reuses_the_preview_of_the_same_file_and_importer(cast, ids, monkeypatch):
+    content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
     judged = _judged_rows(monkeypatch)
     scope = ImportScope.for_user(cast["county"])
 
-    preview = import_children(xlsx_bytes(ids), scope=scope)
+    preview = import_children(content, scope=scope)
     judged_by_preview = len(judged)
-    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
 
     assert judged_by_preview > 0 and len(judged) == judged_by_preview  # not judged again
     assert committed.summary() == preview.summary() | {"created": 2}
@@ -527,13 +530,14 @@ def test_roster_commit_reuses_the_preview_of_the_same_file_and_importer(cast, id
 
 
 def test_roster_commit_judges_again_when_the_registry_changed_since_the_preview(cast, tree, ids, monkeypatch):
+    content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
     judged = _judged_rows(monkeypatch)
     scope = ImportScope.for_user(cast["county"])
-    import_children(xlsx_bytes(ids), scope=scope)
+    import_children(content, scope=scope)
     judged_by_preview = len(judged)
     make_child(tree["410923100201"], id_number=ids["x"])  # someone registers one of the file's children
 
-    committed = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
 
     assert len(judged) == 2 * judged_by_preview
     assert {"row": 8, "column": "身份证号", "message": duplicate_id_message(ids["x"])} in committed.summary()[
@@ -543,11 +547,12 @@ def test_roster_commit_judges_again_when_the_registry_changed_since_the_preview(
 
 
 def test_roster_commit_by_another_importer_judges_again(cast, tree, ids, monkeypatch):
+    content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
     judged = _judged_rows(monkeypatch)
-    import_children(xlsx_bytes(ids), scope=ImportScope.for_user(cast["county"]))
+    import_children(content, scope=ImportScope.for_user(cast["county"]))
     judged_by_preview = len(judged)
 
-    import_children(xlsx_bytes(ids), scope=ImportScope.for_user(None), commit=True, skip_invalid=True)
+    import_children(content, scope=ImportScope.for_user(None), commit=True, skip_invalid=True)
 
     assert len(judged) == 2 * judged_by_preview
 
