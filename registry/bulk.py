@@ -14,13 +14,15 @@ import datetime
 import io
 import itertools
 import json
+import operator
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 BATCH = 1000
-COPY_BATCH = 5000  # rows per COPY statement
+IN_CHUNK = 2000  # values per ``__in`` query: SQLite allows a limited number of parameters
+COPY_CHUNK = 500  # rows converted to text at a time for COPY (_CsvStream)
 
 
 def insert_with_history(model, objs, *, user, reason):
@@ -45,7 +47,7 @@ def insert_with_history(model, objs, *, user, reason):
         for field in stamped:
             field.pre_save(obj, add=True)
     fields = opts.concrete_fields
-    copy_in(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+    copy_in(model, fields, map(operator.attrgetter(*(f.attname for f in fields)), objs))
     _history_copy(model, pks, user=user, reason=reason)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
@@ -101,20 +103,33 @@ def _stamped(field):
 
 
 def copy_in(model, fields, rows):
-    """``COPY`` ``rows`` (lists of Python values in ``fields`` order) into ``model``'s table."""
+    """``COPY`` ``rows`` (sequences of Python values in ``fields`` order) into ``model``'s table."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     nullable = [quote(f.column) for f in fields if f.null]
     options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(nullable)})" if nullable else "")
     sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH ({options})"
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, COPY_BATCH)):  # memory: one batch's text at a time
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        writer.writerows([_text(value) for value in row] for row in batch)
-        buffer.seek(0)
-        with connection.cursor() as cursor, connection.wrap_database_errors:
-            cursor.cursor.copy_expert(sql, buffer)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.copy_expert(sql, _CsvStream(rows))
+
+
+class _CsvStream:
+    """``rows`` as the CSV text COPY reads, made a chunk of :data:`COPY_CHUNK` rows at a time as
+    psycopg2 asks for more: the database stores the rows sent while the next are converted (on
+    another core), and memory holds one chunk's text, however many rows there are."""
+
+    def __init__(self, rows):
+        self.rows = iter(rows)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+
+    def read(self, size=-1):
+        """The next chunk's text (psycopg2 sends whatever length it gets); "" at the end."""
+        chunk = itertools.islice(self.rows, COPY_CHUNK)
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerows([v if v.__class__ is str else _text(v) for v in row] for row in chunk)
+        return self.buffer.getvalue()
 
 
 def _text(value):
@@ -131,3 +146,32 @@ def _text(value):
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return str(value)
+
+
+class AnyOf(models.Lookup):
+    """``field = ANY(%s)`` with the values as one array parameter (PostgreSQL): an ``__in`` of
+    thousands of values has Django prepare, and the database parse, one parameter each."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [[self.lhs.output_field.get_db_prep_value(v, connection) for v in value]]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+models.CharField.register_lookup(AnyOf)
+
+
+def filter_in(queryset, field, values):
+    """The rows of ``queryset`` whose ``field`` (a CharField) is one of ``values``: in one query
+    on PostgreSQL, in chunks of :data:`IN_CHUNK` values elsewhere."""
+    if connection.vendor == "postgresql":
+        yield from queryset.filter(**{f"{field}__any_of": values})
+        return
+    for start in range(0, len(values), IN_CHUNK):
+        yield from queryset.filter(**{f"{field}__in": values[start : start + IN_CHUNK]})

@@ -9,6 +9,8 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -114,7 +116,7 @@ class RecordForm(forms.ModelForm):
             self._rebind_setup()
         self.rebound = True
         if instance is None:
-            self.instance, self.initial = self._meta.model(), dict(self._blank_initial)
+            self.instance, self.initial = self._blank_instance(), dict(self._blank_initial)
         else:
             self.instance = instance
             self.initial = model_to_dict(instance, self._meta.fields, self._meta.exclude)
@@ -143,7 +145,22 @@ class RecordForm(forms.ModelForm):
         self._model_memo_fields = [f for f in opts.fields if not f.is_relation and not f.generated]
         # model field name → {(type, value)} its clean accepted unchanged
         self._model_seen = {f.name: set() for f in self._model_memo_fields}
-        self._blank_initial = model_to_dict(self._meta.model(), meta.fields, meta.exclude)
+        blank = self._meta.model()
+        self._blank_initial = model_to_dict(blank, meta.fields, meta.exclude)
+        # A new record per row is a copy of this blank one: Model.__init__ asks every field for
+        # its default, the copy only the fields whose default is computed anew (a callable).
+        # Kept only where nothing listens for a model's __init__ (a signal would miss the copy).
+        model = self._meta.model
+        self._blank = None
+        if not (
+            signals.pre_init.has_listeners(model)
+            or signals.post_init.has_listeners(model)
+            or model.__init__ is not models.Model.__init__
+        ):
+            self._blank = blank.__dict__
+            self._computed_defaults = [
+                f for f in opts.concrete_fields if f.has_default() and callable(f.default)
+            ]
         self._always_excluded = {
             f.name
             for f in opts.fields
@@ -166,6 +183,18 @@ class RecordForm(forms.ModelForm):
         ]
         if any(isinstance(f, models.FileField) for f in self._constructed):
             raise TypeError("rebind: _post_clean does not defer file fields as construct_instance does")
+
+    def _blank_instance(self):
+        """A new, unsaved record, as ``Model()`` builds it (see _rebind_setup)."""
+        model = self._meta.model
+        if self._blank is None:
+            return model()
+        instance = model.__new__(model)
+        instance.__dict__ = self._blank.copy()
+        instance._state = ModelState()
+        for f in self._computed_defaults:
+            instance.__dict__[f.attname] = f.get_default()
+        return instance
 
     def _clean_fields(self):
         """Django's own loop, less the BoundField it builds for every field of every row: for a

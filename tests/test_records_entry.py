@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_init
 from django.urls import reverse
 from django.utils import timezone
 
@@ -658,3 +659,39 @@ def test_rebound_form_judges_each_row_as_a_form_built_for_it(cast, tree, form_cl
 
         shared = shared or build()
         assert _judged(shared.rebind(data, instance())) == _judged(build())
+
+
+def _rebound_child_form(cast, tree):
+    villages = {v.pk: v for v in (tree[A], tree[B])}
+    return ChildForm({}, user=cast["county"], villages=villages, claimed=set())
+
+
+def test_rebound_form_gives_each_new_row_a_record_of_its_own(cast, tree):
+    form = _rebound_child_form(cast, tree)
+    first = form.rebind(child_post_data(tree[A]), None)
+    first.is_valid()
+    first = first.instance
+    first.assistance.append("低保")
+    second = form.rebind(child_post_data(tree[A]), None).instance  # not judged yet: as built
+
+    assert first is not second and first._state is not second._state and second._state.adding
+    fields = [f.attname for f in Child._meta.concrete_fields]
+    assert [getattr(second, name) for name in fields] == [getattr(Child(), name) for name in fields]
+    # A default computed anew (a list) is not shared with the row before.
+    assert second.assistance == [] and second.risk_flags is not first.risk_flags
+
+
+def test_rebound_form_builds_each_record_through_init_when_something_listens(cast, tree):
+    built = []
+
+    def listener(sender, instance, **kwargs):
+        built.append(instance)
+
+    post_init.connect(listener, sender=Child)
+    try:
+        form = _rebound_child_form(cast, tree)
+        instance = form.rebind(child_post_data(tree[A]), None).instance
+    finally:
+        post_init.disconnect(listener, sender=Child)
+
+    assert built[-1] is instance

@@ -342,9 +342,9 @@ def test_roster_commit_is_one_audit_event_and_fills_the_village_statistics(cast,
 
 
 def test_roster_imported_records_and_their_history_hold_what_was_written(cast, ids, monkeypatch):
-    """New rows go in by COPY on PostgreSQL (here one row per COPY, to cross batches): every
+    """New rows go in by COPY on PostgreSQL (here one row per chunk of text, to cross chunks): every
     field comes back as a typed save stores it."""
-    monkeypatch.setattr(bulk, "COPY_BATCH", 1)
+    monkeypatch.setattr(bulk, "COPY_CHUNK", 1)
     scope = ImportScope.for_user(cast["county"])
 
     result = import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
@@ -488,16 +488,12 @@ def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeyp
     assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
 
     calls.clear()
-    import_children(
-        content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
-    )
+    import_children(content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a))
     # The preview's verdicts are reused: its rows are written at once.
     assert calls == [(6, 6), (6, 6)]
 
     calls.clear()
-    import_children(
-        content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a)
-    )
+    import_children(content, scope=scope, commit=True, skip_invalid=True, progress=lambda *a: calls.append(a))
     # No preview before it: each chunk judged and written in turn.
     assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
 
@@ -614,3 +610,16 @@ def test_roster_unhashable_cell_is_judged_without_being_remembered(cast, ids):
 def _header():
     header_row = (1, ["姓名", "身份证号", "村(社区)", "备注"])
     return find_header([header_row], pipeline.SPECS["child"].header_columns)
+
+
+def test_filter_in_finds_every_value_across_chunks(cast, tree, ids, monkeypatch):
+    """The import's lookups by ID number: one array parameter on PostgreSQL, chunks elsewhere."""
+    monkeypatch.setattr(bulk, "IN_CHUNK", 2)
+    numbers = [make_child(tree["410922100201"]).id_number for _ in range(5)]
+    asked = numbers[:4] + [ids["b"], "'; DROP TABLE registry_child; --"]
+
+    found = bulk.filter_in(Child.objects.all(), "id_number", asked)
+
+    assert sorted(c.id_number for c in found) == sorted(numbers[:4])
+    assert list(bulk.filter_in(Child.objects.all(), "id_number", [])) == []
+    assert Child.objects.count() == 5

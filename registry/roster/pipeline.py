@@ -28,7 +28,7 @@ from django.forms.models import model_to_dict
 from accounts import policy
 from audit.models import AuditEvent
 from audit.services import audit_record
-from registry import records, rules
+from registry import bulk, records, rules
 from registry.choices import Category, GuardianAssessment, GuardianshipType, HistorySource, RecordStatus
 from registry.forms import ChildForm, ElderForm, WomanForm
 from registry.models import Child, Elder, IdentityClaim, Region, RegionLevel, Woman
@@ -332,14 +332,9 @@ class VillageIndex:
         return matches[0], None
 
 
-IN_CHUNK = 2000  # values per ``__in`` query: SQLite allows a limited number of parameters
-
-
 def _each_in(queryset, field, values):
-    """The rows of ``queryset`` whose ``field`` is one of ``values``, a chunk of values per query."""
-    values = list(dict.fromkeys(values))
-    for start in range(0, len(values), IN_CHUNK):
-        yield from queryset.filter(**{f"{field}__in": values[start : start + IN_CHUNK]})
+    """The rows of ``queryset`` whose ``field`` is one of ``values`` (see bulk.filter_in)."""
+    yield from bulk.filter_in(queryset, field, list(dict.fromkeys(values)))
 
 
 def _parse_rows(sheet, header):
@@ -437,7 +432,7 @@ class _Judge:
                 pass
         records_in_scope = self.spec.model.objects.in_prefixes(self.scope.prefixes).select_related("village")
         existing = {r.id_number: r for r in _each_in(records_in_scope, "id_number", ids)}
-        claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
+        claimed = set(_each_in(IdentityClaim.objects.values_list("id_number", flat=True), "id_number", ids))
         if self.remember:
             self.seen_ids.extend(ids)
             self.seen_records.update(_record_state(r) for r in existing.values())
@@ -651,7 +646,7 @@ def _preview_reuse(kind, content, scope):
     ids = result.file_ids
     records_in_scope = SPECS[kind].model.objects.in_prefixes(scope.prefixes)
     existing = [_record_state(r) for r in _each_in(records_in_scope, "id_number", ids)]
-    claimed = {c.id_number for c in _each_in(IdentityClaim.objects.only("id_number"), "id_number", ids)}
+    claimed = set(_each_in(IdentityClaim.objects.values_list("id_number", flat=True), "id_number", ids))
     if _snapshot(existing, claimed, VillageIndex(scope), reference_date()) != result.snapshot:
         return None
     return result
