@@ -41,6 +41,20 @@ MEMO_TYPES = frozenset({str, int, bool, type(None), datetime.date})
 REBOUND_MEMO = 2_000  # values remembered per field
 
 
+def _reader(widget, plain):
+    """How a rebound form reads the widget's value from data (``plain``: a dict, not a
+    QueryDict): None where Django's reading comes to ``data.get(name)`` — a Widget's, a single
+    choice's, and from a plain dict a multiple choice's too (it has no getlist) — so that the
+    call (and for the last, a caught AttributeError per row) is saved; else the widget's own."""
+    read = type(widget).value_from_datadict
+    if read is forms.Widget.value_from_datadict or (
+        read is forms.widgets.ChoiceWidget.value_from_datadict
+        and (plain or not widget.allow_multiple_selected)
+    ):
+        return None
+    return widget.value_from_datadict
+
+
 class RecordForm(forms.ModelForm):
     """What the three categories share: the ID number, sex and birth date from it, phone
     numbers, the village inside the user's scope, and the version a later save checks."""
@@ -129,13 +143,15 @@ class RecordForm(forms.ModelForm):
     def _rebind_setup(self):
         """What the rebound form's validation needs of the model, worked out once per form."""
         opts, meta = self._meta.model._meta, self._meta
-        # (name, field, its widget's reader, the data key, the clean_<name> hook, its memo):
+        # (name, field, its widget's readers from a QueryDict and from a dict (_reader), the data
+        # key, the clean_<name> hook, its memo):
         # what _clean_fields asks of every field of every row, looked up once.
         self._cleaners = [
             (
                 name,
                 field,
-                field.widget.value_from_datadict,
+                _reader(field.widget, plain=False),
+                _reader(field.widget, plain=True),
                 self.add_prefix(name),
                 getattr(self, f"clean_{name}", None),
                 {},  # (type, value) → cleaned value
@@ -204,9 +220,12 @@ class RecordForm(forms.ModelForm):
         if not self.rebound:
             return super()._clean_fields()
         data, files, cleaned_data = self.data, self.files, self.cleaned_data
-        for name, field, read, key, hook, memo in self._cleaners:
+        plain = not hasattr(data, "getlist")
+        for name, field, read, read_plain, key, hook, memo in self._cleaners:
+            if plain:
+                read = read_plain
             try:
-                value = read(data, files, key)
+                value = data.get(key) if read is None else read(data, files, key)
                 # field.clean(value), remembered for the first REBOUND_MEMO values of each field
                 # whose value and result are immutable: a field's clean depends on the value
                 # alone, and an import repeats most values (性别, 民族, 监护类型 …) thousands of times.

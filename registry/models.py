@@ -249,7 +249,14 @@ class PersonRecord(models.Model):
     )
 
     objects = RecordQuerySet.as_manager()
-    history = HistoricalRecords(inherit=True, excluded_fields=["version", "updated_at"])
+    # The history is read record by record (its id, newest first: records.history_entries) and
+    # by nothing else: the indexes the record's own fields carry (ID number, status, village …)
+    # would only slow every write of it, an import's thousands of rows most of all.
+    history = HistoricalRecords(
+        inherit=True,
+        excluded_fields=["version", "updated_at"],
+        no_db_index=["id_number", "status", "village_code", "village", "created_by"],
+    )
 
     class Meta:
         abstract = True

@@ -156,18 +156,24 @@ def _region_warnings(code, birth_date):
     A code created after the birth year is normal (numbers are issued later, people move);
     a code withdrawn before the person was born is suspicious; an unknown code more so.
     """
+    return _region_warnings_in(code, birth_date.year if birth_date else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _region_warnings_in(code, birth_year):
+    """:func:`_region_warnings` by birth year (None: unknown), remembered like the table."""
     counties = _region_counties(code)
     if not counties:
         return (f"身份证号前6位地区码 {code} 不在国家区划代码表中，请核对",)
-    if birth_date is None:
+    if birth_year is None:
         return ()
     last_end = None
     for county in counties:
         match = _REGION_PERIOD.fullmatch(county)
-        if not match or not match.group(2) or int(match.group(2)) >= birth_date.year:
+        if not match or not match.group(2) or int(match.group(2)) >= birth_year:
             return ()  # in use, without an end date, or still in use in the birth year
         last_end = max(last_end or 0, int(match.group(2)))
-    return (f"身份证号前6位地区码 {code} 已于{last_end}年停用，早于出生年份{birth_date.year}年，请核对",)
+    return (f"身份证号前6位地区码 {code} 已于{last_end}年停用，早于出生年份{birth_year}年，请核对",)
 
 
 def check_sex_and_birth(id_check, sex=None, birth_date=None):

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models.signals import post_init
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -616,6 +617,14 @@ def test_an_exited_record_must_be_restored_before_it_is_edited(client, cast, tre
 # --- one form rebound row after row (the Excel import) judges as a new form would ------------
 
 
+def _posted(data):
+    """``data`` as a posted form arrives: a QueryDict, a list giving several values of a key."""
+    posted = QueryDict(mutable=True)
+    for key, value in data.items():
+        posted.setlist(key, [str(v) for v in value] if isinstance(value, list) else [value])
+    return posted
+
+
 def _judged(form):
     """What judging left: the errors, the cleaned record values, and the instance's fields."""
     valid = form.is_valid()
@@ -645,6 +654,8 @@ def test_rebound_form_judges_each_row_as_a_form_built_for_it(cast, tree, form_cl
         (update, existing.pk),
         ({**post_data(village), "village": tree[C].pk + 10_000}, None),  # not a village of the scope
         (post_data(village), None),  # nothing carried over from the rows before
+        (_posted({**post_data(village), "assistance": ["subsistence", "medical"]}), None),  # a QueryDict
+        ({**post_data(village), "assistance": ["subsistence", "medical"]}, None),
     ]
     shared = None
     for data, pk in rows:

@@ -268,8 +268,11 @@ SPECS = {
 
 def _clean_cell(spec, column, value):
     """The cell's value for the form, or CellError: control characters and over-long text are
-    refused here, per field, before the form sees them."""
+    refused here, per field, before the form sees them. A place column (县(区) … 村代码): the
+    name, for VillageIndex.resolve."""
     normalize.check_control(value, column)
+    if column in PLACE_COLUMNS:
+        return normalize.name(value)
     field_name, cleaner = spec.fields[column]
     if cleaner is normalize.choice:
         cleaned = cleaner(field_name, value, column)
@@ -401,9 +404,13 @@ class _Judge:
         self.village_choices = {v.pk: v for v in self.villages.by_code.values()}
         self.model_fields = [name for name in spec.form.base_fields if name != "version"]
         self.labels = {name: spec.form.base_fields[name].label for name in self.model_fields}
-        self.defaults = [
+        defaults = [
             f for f in (spec.model._meta.get_field(name) for name in self.model_fields) if f.has_default()
         ]
+        # A new row's data starts from the model's defaults: the constant ones copied, the
+        # computed ones (a list) made anew for each row.
+        self.constant_defaults = {f.name: f.get_default() for f in defaults if not callable(f.default)}
+        self.computed_defaults = [f for f in defaults if callable(f.default)]
         self.targets = {
             column: (field_name, spec.model._meta.get_field(field_name))
             for column, (field_name, _) in spec.fields.items()
@@ -469,12 +476,10 @@ class _Judge:
 
         place = {}
         for column in PLACE_COLUMNS:
-            try:
-                normalize.check_control(values.get(column), column)
-                place[column] = normalize.name(values.get(column))
-            except CellError as exc:
-                error(column, str(exc))
-                place[column] = ""
+            ok, value = self._clean_cell(column, values.get(column))
+            if not ok:
+                error(column, value)
+            place[column] = value if ok else ""
         village = None
         if not any(e.column in PLACE_COLUMNS for e in row.errors):
             village, message = self.villages.resolve(
@@ -491,7 +496,9 @@ class _Judge:
             data = model_to_dict(record, fields=self.model_fields)
             stored = {name: getattr(record, name) for name in self.model_fields}
         else:
-            data = {f.name: f.get_default() for f in self.defaults}
+            data = dict(self.constant_defaults)
+            for f in self.computed_defaults:
+                data[f.name] = f.get_default()
         for column, value in cleaned.items():
             field_name, model_field = self.targets[column]
             if value in ("", None) and model_field.has_default():
@@ -531,7 +538,7 @@ class _Judge:
             key, found = None, None
         if found is None:
             try:
-                found = (True, _clean_cell(self.spec, column, raw))
+                found = (True, _clean_cell(self.spec, column, raw))  # a place column too
             except CellError as exc:
                 found = (False, str(exc))
             if key is not None and len(memo) < MEMO_VALUES:
