@@ -51,8 +51,10 @@ def normalize_id_number(raw):
     """
     if raw is None:
         return ""
-    if raw.__class__ is str and raw.isascii() and raw.isalnum():
-        return raw.upper()  # already clean: most numbers, typed or imported
+    if raw.__class__ is str and raw.isascii():
+        # NFKC leaves ASCII as it is and it has no zero-width characters: only whitespace goes
+        # (most numbers, typed or imported, and the blank phone fields of most rows).
+        return (raw if raw.isalnum() else "".join(raw.split())).upper()
     text = unicodedata.normalize("NFKC", str(raw))
     return "".join(ch for ch in text if not ch.isspace() and ch not in _ZERO_WIDTH).upper()
 

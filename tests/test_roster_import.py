@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import gc
 import io
 import json
 import os
@@ -623,3 +624,38 @@ def test_filter_in_finds_every_value_across_chunks(cast, tree, ids, monkeypatch)
     assert sorted(c.id_number for c in found) == sorted(numbers[:4])
     assert list(bulk.filter_in(Child.objects.all(), "id_number", [])) == []
     assert Child.objects.count() == 5
+
+
+def test_roster_import_pauses_the_garbage_collector_and_restores_it(cast, ids, monkeypatch):
+    """The collector is off while a file is judged and written (each chunk collects its young
+    garbage instead), and afterwards as it was: also after a refused file, also when the
+    process had it off already, also when two imports overlap."""
+    scope = ImportScope.for_user(cast["county"])
+    collector_on, chunk = [], pipeline._Judge.chunk
+
+    def judged(judge, parsed):
+        collector_on.append(gc.isenabled())
+        return chunk(judge, parsed)
+
+    monkeypatch.setattr(pipeline._Judge, "chunk", judged)
+    monkeypatch.setattr(pipeline.gc, "collect", spy(gc.collect, collected := []))
+    assert gc.isenabled()
+    import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
+    assert collector_on == [False] and gc.isenabled()
+    assert collected == [(1,)]
+
+    with pytest.raises(RosterFileError):
+        import_children(b"not a spreadsheet", scope=scope)
+    assert gc.isenabled()
+
+    with pipeline._gc_paused():
+        import_children(xlsx_bytes(ids), scope=scope)
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        import_children(xlsx_bytes(ids), scope=scope)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -72,6 +72,7 @@ BORN = date(2010, 3, 15)
         (full_width(VALID_X), VALID_X),
         (full_width(VALID_X.lower()), VALID_X),
         (f" {VALID[:6]} {VALID[6:14]}\t{VALID[14:]}\n", VALID),
+        (f"{VALID[:9]}\x0b\x0c\x1c{VALID[9:]}\r", VALID),
         (f"{VALID[:6]}\u3000{VALID[6:10]}\u00a0{VALID[10:]}", VALID),
         (
             f"\ufeff{VALID[:4]}\u200b{VALID[4:8]}\u200c{VALID[8:12]}\u200d{VALID[12:16]}\u2060{VALID[16:]}",
@@ -87,6 +88,7 @@ BORN = date(2010, 3, 15)
         "full-width",
         "full-width-lowercase-x",
         "spaces-tab-newline",
+        "ascii-control-whitespace",
         "ideographic-and-no-break-space",
         "zero-width",
         "excel-integer",
