@@ -11,6 +11,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import signals
 from django.db.models.base import ModelState
+from django.db.models.expressions import DatabaseDefault
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -158,9 +159,9 @@ class RecordForm(forms.ModelForm):
             )
             for name, field in self.fields.items()
         ]
-        self._model_memo_fields = [f for f in opts.fields if not f.is_relation and not f.generated]
+        self._model_clean_fields = [f for f in opts.fields if not f.generated]
         # model field name → {(type, value)} its clean accepted unchanged
-        self._model_seen = {f.name: set() for f in self._model_memo_fields}
+        self._model_seen = {f.name: set() for f in self._model_clean_fields if not f.is_relation}
         blank = self._meta.model()
         self._blank_initial = model_to_dict(blank, meta.fields, meta.exclude)
         # A new record per row is a copy of this blank one: Model.__init__ asks every field for
@@ -189,15 +190,17 @@ class RecordForm(forms.ModelForm):
             for f in opts.fields
             if f.name not in self._always_excluded and not f.blank and not self.fields[f.name].required
         ]
+        # (name, model field, form field, whether it has a default, the data key): what
+        # construct_instance asks of each field, for _post_clean
         self._constructed = [
-            f
+            (f.name, f, self.fields.get(f.name), f.has_default(), self.add_prefix(f.name))
             for f in opts.fields
             if f.editable
             and not isinstance(f, models.AutoField)
             and (meta.fields is None or f.name in meta.fields)
             and not (meta.exclude and f.name in meta.exclude)
         ]
-        if any(isinstance(f, models.FileField) for f in self._constructed):
+        if any(isinstance(f, models.FileField) for _, f, *_ in self._constructed):
             raise TypeError("rebind: _post_clean does not defer file fields as construct_instance does")
 
     def _blank_instance(self):
@@ -290,19 +293,19 @@ class RecordForm(forms.ModelForm):
         if not self.rebound:
             return super()._post_clean()
         exclude = self._get_validation_exclusions()
-        cleaned = self.cleaned_data
-        for f in self._constructed:
-            name = f.name
+        cleaned, data, files, instance = self.cleaned_data, self.data, self.files, self.instance
+        for name, f, field, has_default, key in self._constructed:
             if name not in cleaned:
                 continue
-            field = self.fields[name]
+            value = cleaned[name]
+            # A field with a default left out of the data keeps the default (not a checkbox's).
             if (
-                f.has_default()
-                and field.widget.value_omitted_from_data(self.data, self.files, self.add_prefix(name))
-                and cleaned.get(name) in field.empty_values
+                has_default
+                and value in field.empty_values
+                and field.widget.value_omitted_from_data(data, files, key)
             ):
                 continue
-            f.save_form_data(self.instance, cleaned[name])
+            f.save_form_data(instance, value)
         self._model_full_clean(exclude)
         if self._validate_unique:
             self.validate_unique()
@@ -310,26 +313,35 @@ class RecordForm(forms.ModelForm):
     def _model_full_clean(self, exclude):
         """``instance.full_clean(exclude, validate_unique=False)``, less the model field cleans
         already seen to pass: a non-relational field whose value (of an immutable type) an
-        earlier row's model validation accepted unchanged is not cleaned again. The model's
-        clean() and its constraints run for every row, as in Model.full_clean."""
+        earlier row's model validation accepted unchanged is not cleaned again. Model.clean_fields'
+        loop is inlined to look at each field once; the model's clean() and its constraints run
+        for every row, as in Model.full_clean."""
         instance, seen = self.instance, self._model_seen
-        skip, fresh = set(), []
-        for f in self._model_memo_fields:
-            if f.name in exclude:
+        errors, fresh = {}, []
+        for f in self._model_clean_fields:
+            name = f.name
+            if name in exclude:
                 continue
-            value = getattr(instance, f.attname)
-            if value.__class__ not in MEMO_TYPES:
+            raw = getattr(instance, f.attname)
+            # Model.clean_fields: blank values of blank fields, and database defaults, pass.
+            if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
                 continue
-            key = (value.__class__, value)
-            if key in seen[f.name]:
-                skip.add(f.name)
-            else:
-                fresh.append((f, key))
-        errors = {}
-        try:
-            instance.clean_fields(exclude=exclude | skip)
-        except ValidationError as e:
-            errors = e.update_error_dict(errors)
+            accepted = seen.get(name)  # None: a relation, never skipped
+            key = None
+            if accepted is not None and raw.__class__ in MEMO_TYPES:
+                key = (raw.__class__, raw)
+                if key in accepted:
+                    continue
+            try:
+                value = f.clean(raw, instance)
+            except ValidationError as e:
+                errors[name] = e.error_list
+                continue
+            setattr(instance, f.attname, value)
+            if key is not None and (value.__class__, value) == key:
+                fresh.append((accepted, key, name))
+        if errors:
+            errors = ValidationError(errors).update_error_dict({})
         try:
             instance.clean()
         except ValidationError as e:
@@ -341,9 +353,8 @@ class RecordForm(forms.ModelForm):
             errors = e.update_error_dict(errors)
         if errors:
             self._update_errors(ValidationError(errors))
-        for f, key in fresh:
-            value, accepted = getattr(instance, f.attname), seen[f.name]
-            if f.name not in failed and (value.__class__, value) == key and len(accepted) < REBOUND_MEMO:
+        for accepted, key, name in fresh:
+            if name not in failed and len(accepted) < REBOUND_MEMO:
                 accepted.add(key)
 
     def validate_unique(self):

@@ -175,9 +175,6 @@ def _claim_values(record):
     return {"id_number": record.id_number, "category": record.category, "village_id": record.village_id}
 
 
-CREATE_BATCH = 1000
-
-
 @transaction.atomic
 def record_create_many(*, model, user, records, source=HistorySource.IMPORT, on=None):
     """Register many new records at once (the Excel import): what record_create does for one —
@@ -192,11 +189,12 @@ def record_create_many(*, model, user, records, source=HistorySource.IMPORT, on=
     on = on or reference_date()
     created = _ready(records, user, on)
     numbers = [record.id_number for record in created]
-    for start in range(0, len(numbers), CREATE_BATCH):
-        taken = IdentityClaim.objects.filter(id_number__in=numbers[start : start + CREATE_BATCH]).first()
-        if taken is not None:
-            message = duplicate_id_message(taken.id_number)
-            raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
+    taken = next(
+        bulk.filter_in(IdentityClaim.objects.order_by("pk").only("id_number"), "id_number", numbers), None
+    )
+    if taken is not None:
+        message = duplicate_id_message(taken.id_number)
+        raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
     try:
         with transaction.atomic():
             bulk.insert(IdentityClaim, [_claim_values(r) for r in created])

@@ -211,6 +211,18 @@ def test_record_create_service_refuses_a_claimed_id_naming_the_village(cast, tre
     assert Child.objects.count() == 0
 
 
+def test_record_create_many_refuses_the_whole_batch_if_one_id_is_claimed(cast, tree):
+    other = WomanFactory(village=tree[C])
+    batch = [
+        ChildFactory.build(village=tree[A]),
+        ChildFactory.build(village=tree[B], id_number=other.id_number),
+    ]
+    with pytest.raises(ValidationError) as refused:
+        records.record_create_many(model=Child, user=cast["county"], records=batch)
+    assert refused.value.messages == [_duplicate_message(cast["cadre_c"], "留守妇女")]
+    assert Child.objects.count() == 0 and IdentityClaim.objects.count() == 1
+
+
 def test_record_duplicate_message_without_a_cadre_names_the_township_office(tree):
     other = ChildFactory(village=tree[C])
     assert records.duplicate_id_message(other.id_number) == (
