@@ -10,7 +10,6 @@ everything: a failure leaves nothing.
 """
 
 import csv
-import datetime
 import io
 import itertools
 import json
@@ -109,17 +108,24 @@ def copy_in(model, fields, rows):
     nullable = [quote(f.column) for f in fields if f.null]
     options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(nullable)})" if nullable else "")
     sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH ({options})"
+    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, _CsvStream(rows))
+        cursor.cursor.copy_expert(sql, _CsvStream(rows, json_at))
 
 
 class _CsvStream:
     """``rows`` as the CSV text COPY reads, made a chunk of :data:`COPY_CHUNK` rows at a time as
     psycopg2 asks for more: the database stores the rows sent while the next are converted (on
-    another core), and memory holds one chunk's text, however many rows there are."""
+    another core), and memory holds one chunk's text, however many rows there are.
 
-    def __init__(self, rows):
+    Python's csv writer writes every value as PostgreSQL reads it back — text, numbers, dates
+    and times by str(), True/False, None as the quoted empty string (NULL by FORCE_NULL; only
+    nullable columns are given None) — except a JSON column's lists and dicts: those at
+    ``json_at`` are written as JSON."""
+
+    def __init__(self, rows, json_at):
         self.rows = iter(rows)
+        self.json_at = json_at
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
 
@@ -128,29 +134,22 @@ class _CsvStream:
         chunk = itertools.islice(self.rows, COPY_CHUNK)
         self.buffer.seek(0)
         self.buffer.truncate()
-        self.writer.writerows([v if v.__class__ is str else _text(v) for v in row] for row in chunk)
+        self.writer.writerows(map(self._with_json, chunk) if self.json_at else chunk)
         return self.buffer.getvalue()
 
-
-def _text(value):
-    """A value as COPY's CSV reads it back; None is the quoted empty string, NULL by FORCE_NULL
-    (only nullable columns are given None)."""
-    if value.__class__ is str:  # most values: checked first
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return str(value)
+    def _with_json(self, row):
+        row = list(row)
+        for i in self.json_at:
+            value = row[i]
+            if value is not None:  # SQL NULL, as in other columns
+                row[i] = "[]" if value == [] else json.dumps(value, ensure_ascii=False)
+        return row
 
 
 class AnyOf(models.Lookup):
     """``field = ANY(%s)`` with the values as one array parameter (PostgreSQL): an ``__in`` of
-    thousands of values has Django prepare, and the database parse, one parameter each."""
+    thousands of values has Django prepare, and the database parse, one parameter each.
+    Registered on CharField as ``__any_of`` (RegistryConfig.ready)."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -162,9 +161,6 @@ class AnyOf(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
-
-
-models.CharField.register_lookup(AnyOf)
 
 
 def filter_in(queryset, field, values):

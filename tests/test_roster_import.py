@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEvent
-from registry import bulk
+from registry import bulk, records
 from registry.choices import GuardianAssessment, HistorySource, ParentStatus
 from registry.models import Child, VillageStatistics
 from registry.records import duplicate_id_message
@@ -27,7 +27,7 @@ from registry.roster.headers import find_header
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import ImportScope, import_children
 from registry.roster.reader import RosterFileError
-from tests.factories import make_child, make_id_number, spy, years_ago
+from tests.factories import ChildFactory, make_child, make_id_number, spy, years_ago
 
 WIDTH = 19
 TOP = ["序号", "姓名", "性别", "身份证号码", "出生日期", "县(区)", "乡镇(街道)", "村（社区）", "监护类型",
@@ -362,6 +362,25 @@ def test_roster_imported_records_and_their_history_hold_what_was_written(cast, i
         )
         assert [getattr(entry.instance, f) for f in fields] == [getattr(stored, f) for f in fields]
     assert stored.risk_flags == row.record.risk_flags and stored.created_at is not None
+
+
+def test_records_created_in_bulk_hold_every_kind_of_value(cast, tree, monkeypatch):
+    """Lists (JSON), true and false, dates, times, blanks and quotes, written by COPY on
+    PostgreSQL, come back as they were."""
+    monkeypatch.setattr(bulk, "COPY_CHUNK", 2)
+    village = tree["410922100201"]
+    built = [
+        ChildFactory.build(village=village, boarding=True, assistance=["subsistence", "medical"]),
+        ChildFactory.build(village=village, health="disabled", note='他说："好,的"\n第二行'),
+        ChildFactory.build(village=village, grade="", school_name=""),
+    ]
+    records.record_create_many(model=Child, user=cast["county"], records=built)
+
+    fields = [f.attname for f in Child._meta.concrete_fields]
+    for record in built:
+        stored = Child.objects.get(pk=record.pk)
+        assert [getattr(stored, f) for f in fields] == [getattr(record, f) for f in fields]
+    assert built[0].boarding and built[0].assistance and built[1].risk_flags and not built[2].boarding
 
 
 def test_roster_commit_without_skip_invalid_writes_nothing(cast, ids, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from registry import records
+from registry import records, statistics
 from registry.choices import GuardianshipType, HealthStatus, ParentStatus, Schooling, Sex
 from registry.models import Child, VillageStatistics
 from registry.statistics import _compute, village_statistics_rebuild
@@ -182,6 +182,9 @@ def test_village_statistics_follow_every_write_through_the_services(cast, tree, 
     assert moved.village_code == "410922100202"
     assert _kept(city) == _live(city, REF)
     assert "410922100201" not in _kept(city)  # both of its children left: nothing kept there
+    emptied = VillageStatistics.objects.get(village_code="410922100201")
+    assert emptied.counts == {key: 0 for key, _ in statistics.COLUMNS + statistics.QUALITY}
+    assert emptied.on == REF
 
 
 def test_statistics_on_another_reference_date_are_read_from_the_register(tree, children):
