@@ -253,11 +253,26 @@ def classify_child(*, birth_date, father_status, mother_status, reference_date):
 
     A left-behind child is younger than ``LEFT_BEHIND_CHILD_MAX_AGE`` with both parents
     away working (双亲留守), or one away and the other unable to care (单亲留守).
+
+    The verdict (immutable) is remembered for the last :data:`ID_CHECKS_KEPT` questions, the
+    settings it depends on among them: an import classifies each child when judging its row
+    and again when deriving the record.
     """
+    return _classify_child(
+        birth_date,
+        father_status,
+        mother_status,
+        reference_date,
+        settings.LEFT_BEHIND_CHILD_MAX_AGE,
+        tuple(map(tuple, settings.LEFT_BEHIND_CHILD_AGE_BANDS)),
+    )
+
+
+@functools.lru_cache(maxsize=ID_CHECKS_KEPT)
+def _classify_child(birth_date, father_status, mother_status, reference_date, max_age, age_bands):
     father, mother = ParentStatus(father_status), ParentStatus(mother_status)
     reasons = []
     age = _age_or_reason(birth_date, reference_date, reasons)
-    max_age = settings.LEFT_BEHIND_CHILD_MAX_AGE
     if age is not None and age >= max_age:
         reasons.append(f"年满{max_age}周岁，不属于留守儿童")
 
@@ -381,12 +396,14 @@ _ASSESSMENT_INCAPABLE = {GuardianAssessment.PARENT_INCAPABLE, GuardianAssessment
 _HEALTH_SERIOUS = {HealthStatus.SERIOUSLY_ILL, HealthStatus.DISABLED}
 
 
+@functools.lru_cache(maxsize=4096)
 def child_red_flags(
     *, guardianship_type, guardian_assessment, health, schooling, father_status, mother_status
 ):
     """The red flags of a child, in a fixed order, as Chinese labels; empty when none.
 
-    A value left blank (None or "") raises no flag.
+    A value left blank (None or "") raises no flag. Remembered (a few hundred combinations
+    occur): an import derives thousands of records.
     """
     flags = []
     if guardianship_type == GuardianshipType.NONE or guardian_assessment == GuardianAssessment.NONE:

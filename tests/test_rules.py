@@ -584,6 +584,18 @@ def test_classify_child_max_age_setting_lowered(settings):
     )
 
 
+def test_classify_child_follows_a_setting_changed_after_the_same_question(settings):
+    child = dict(
+        birth_date=date(2002, 7, 31), father_status=AWAY, mother_status=AWAY, reference_date=REFERENCE
+    )
+    assert classify_child(**child).is_left_behind  # 14 years old
+    settings.LEFT_BEHIND_CHILD_MAX_AGE = 14
+    assert classify_child(**child).reasons == ("年满14周岁，不属于留守儿童",)
+    settings.LEFT_BEHIND_CHILD_AGE_BANDS = ((0, 2), (3, 15))
+    with pytest.raises(ImproperlyConfigured):
+        classify_child(**child)
+
+
 def test_classify_child_age_bands_setting_without_choice_is_refused(settings):
     settings.LEFT_BEHIND_CHILD_AGE_BANDS = ((0, 2), (3, 15))
     with pytest.raises(ImproperlyConfigured):
