@@ -155,7 +155,9 @@ class AnyOf(models.Lookup):
     prepare_rhs = False
 
     def get_db_prep_lookup(self, value, connection):
-        return "%s", [[self.lhs.output_field.get_db_prep_value(v, connection) for v in value]]
+        prepare = self.lhs.output_field.get_db_prep_value
+        # A text value is sent as it is (what a CharField would make of it): most are.
+        return "%s", [[v if v.__class__ is str else prepare(v, connection) for v in value]]
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
