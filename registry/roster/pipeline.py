@@ -589,9 +589,9 @@ def _start(kind, content, scope, progress):
 # collector, run every few hundred allocations, traversed them again and again — 10% of an
 # import (bench/roster_import.py). While a file is judged it is paused; instead each chunk
 # collects what the chunk before left (gc.collect(1): the young objects only, a chunk's worth),
-# so cyclic garbage (a refused row's error keeps its frame) is still freed as it goes. The
-# pause is process-wide: it ends when the last import running in the process ends, and
-# restores the collector only if it was on.
+# so whatever cyclic garbage judging makes is still freed as it goes (bench: a few objects per
+# chunk). The pause is process-wide: it ends when the last import running in the process ends,
+# and restores the collector only if it was on.
 
 _gc_lock = threading.Lock()
 _gc_pauses = 0
