@@ -4,6 +4,8 @@ The Excel import validates its rows through these same forms, so a rule exists o
 """
 
 import datetime
+import inspect
+import operator
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -12,6 +14,7 @@ from django.db import models
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
+from django.db.models.query_utils import DeferredAttribute
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -40,6 +43,18 @@ COMMON_FIELDS = [
 # A rebound form (the import) remembers a field's cleaned value for values of these types.
 MEMO_TYPES = frozenset({str, int, bool, type(None), datetime.date})
 REBOUND_MEMO = 2_000  # values remembered per field
+
+
+def _sets_plain_attribute(model, f):
+    """Whether Django's construct_instance sets ``f`` by storing the value under its name in
+    the instance's __dict__: Field.save_form_data's setattr, through no descriptor that sets."""
+    descriptor = inspect.getattr_static(model, f.name, None)
+    return (
+        type(f).save_form_data is models.Field.save_form_data
+        and f.attname == f.name
+        and isinstance(descriptor, DeferredAttribute)
+        and not hasattr(descriptor, "__set__")
+    )
 
 
 def _reader(widget, plain):
@@ -159,9 +174,15 @@ class RecordForm(forms.ModelForm):
             )
             for name, field in self.fields.items()
         ]
-        self._model_clean_fields = [f for f in opts.fields if not f.generated]
-        # model field name → {(type, value)} its clean accepted unchanged
-        self._model_seen = {f.name: set() for f in self._model_clean_fields if not f.is_relation}
+        # What Model.clean_fields asks of each field, for _model_full_clean: (name, field,
+        # blank, the values it takes as empty, {(type, value)} its clean accepted unchanged —
+        # None for a relation, never skipped), and its values all at once.
+        cleaned_fields = [f for f in opts.fields if not f.generated]
+        self._model_clean_fields = [
+            (f.name, f, f.blank, f.empty_values, None if f.is_relation else set()) for f in cleaned_fields
+        ]
+        self._model_values = operator.attrgetter(*(f.attname for f in cleaned_fields))
+        self._db_defaults = any(f.has_db_default() for f in cleaned_fields)
         blank = self._meta.model()
         self._blank_initial = model_to_dict(blank, meta.fields, meta.exclude)
         # A new record per row is a copy of this blank one: Model.__init__ asks every field for
@@ -190,18 +211,27 @@ class RecordForm(forms.ModelForm):
             for f in opts.fields
             if f.name not in self._always_excluded and not f.blank and not self.fields[f.name].required
         ]
-        # (name, model field, form field, whether it has a default, the data key): what
-        # construct_instance asks of each field, for _post_clean
-        self._constructed = [
-            (f.name, f, self.fields.get(f.name), f.has_default(), self.add_prefix(f.name))
+        # What construct_instance sets, for _post_clean: the names of the fields whose cleaned
+        # value goes straight into the instance's __dict__ (no default to keep, set by Django's
+        # own save_form_data through a plain attribute), and for the others (name, model
+        # field, form field, whether it has a default, the data key).
+        constructed = [
+            f
             for f in opts.fields
             if f.editable
             and not isinstance(f, models.AutoField)
             and (meta.fields is None or f.name in meta.fields)
             and not (meta.exclude and f.name in meta.exclude)
         ]
-        if any(isinstance(f, models.FileField) for _, f, *_ in self._constructed):
+        if any(isinstance(f, models.FileField) for f in constructed):
             raise TypeError("rebind: _post_clean does not defer file fields as construct_instance does")
+        direct = {f for f in constructed if not f.has_default() and _sets_plain_attribute(model, f)}
+        self._constructed_direct = [f.name for f in constructed if f in direct]
+        self._constructed = [
+            (f.name, f, self.fields.get(f.name), f.has_default(), self.add_prefix(f.name))
+            for f in constructed
+            if f not in direct
+        ]
 
     def _blank_instance(self):
         """A new, unsaved record, as ``Model()`` builds it (see _rebind_setup)."""
@@ -294,6 +324,9 @@ class RecordForm(forms.ModelForm):
             return super()._post_clean()
         exclude = self._get_validation_exclusions()
         cleaned, data, files, instance = self.cleaned_data, self.data, self.files, self.instance
+        instance.__dict__.update(
+            {name: cleaned[name] for name in self._constructed_direct if name in cleaned}
+        )
         for name, f, field, has_default, key in self._constructed:
             if name not in cleaned:
                 continue
@@ -316,17 +349,18 @@ class RecordForm(forms.ModelForm):
         earlier row's model validation accepted unchanged is not cleaned again. Model.clean_fields'
         loop is inlined to look at each field once; the model's clean() and its constraints run
         for every row, as in Model.full_clean."""
-        instance, seen = self.instance, self._model_seen
+        instance = self.instance
         errors, fresh = {}, []
-        for f in self._model_clean_fields:
-            name = f.name
+        db_defaults = self._db_defaults
+        for (name, f, blank, empty, accepted), raw in zip(
+            self._model_clean_fields, self._model_values(instance), strict=True
+        ):
             if name in exclude:
                 continue
-            raw = getattr(instance, f.attname)
-            # Model.clean_fields: blank values of blank fields, and database defaults, pass.
-            if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
+            # Model.clean_fields: blank values of blank fields, and database defaults, pass
+            # (every empty value is falsy: a truthy one is not looked for among them).
+            if blank and not raw and raw in empty or db_defaults and isinstance(raw, DatabaseDefault):
                 continue
-            accepted = seen.get(name)  # None: a relation, never skipped
             key = None
             if accepted is not None and raw.__class__ in MEMO_TYPES:
                 key = (raw.__class__, raw)
