@@ -6,6 +6,7 @@ python-calamine or csv give them) and returns the cleaned value, or raises
 """
 
 import datetime
+import functools
 import re
 import unicodedata
 
@@ -311,8 +312,14 @@ _GRADE_SCHOOLING = [
 
 def schooling_from(grade, school):
     """The 就学情况 a 年级 or 学校 names (初二 → 初中), or "" when neither says."""
-    for source in (grade, school):
+    return _schooling_named(grade) or _schooling_named(school)
+
+
+@functools.lru_cache(maxsize=4096)
+def _schooling_named(text):
+    """The 就学情况 ``text`` names, or "": remembered (a roster repeats its grades and schools)."""
+    if text:
         for pattern, value in _GRADE_SCHOOLING:
-            if source and pattern.search(source):
+            if pattern.search(text):
                 return str(value)
     return ""

@@ -435,12 +435,12 @@ class _Judge:
 
     def chunk(self, parsed):
         gc.collect(1)  # the chunk before's young garbage (see _gc_paused)
-        ids = []
-        for _, values in parsed:
-            try:
-                ids.append(normalize.id_number(values.get("身份证号")))
-            except CellError:
-                pass
+        # Each row's ID number cell, cleaned once: for the queries, and for the row's judging.
+        id_cells = [
+            self._clean_cell("身份证号", values["身份证号"]) if "身份证号" in values else None
+            for _, values in parsed
+        ]
+        ids = [number for ok, number in filter(None, id_cells) if ok]
         records_in_scope = self.spec.model.objects.in_prefixes(self.scope.prefixes).select_related("village")
         existing = {r.id_number: r for r in _each_in(records_in_scope, "id_number", ids)}
         claimed = set(_each_in(IdentityClaim.objects.values_list("id_number", flat=True), "id_number", ids))
@@ -453,9 +453,12 @@ class _Judge:
                 {}, user=self.scope.user, villages=self.village_choices, on=self.on, claimed=claimed
             )
         self.form.claimed = claimed
-        return [self.row(row_number, values, existing) for row_number, values in parsed]
+        return [
+            self.row(row_number, values, existing, id_cell)
+            for (row_number, values), id_cell in zip(parsed, id_cells, strict=True)
+        ]
 
-    def row(self, row_number, values, existing):
+    def row(self, row_number, values, existing, id_cell):
         spec = self.spec
         row = RowResult(row=row_number, values=values)
 
@@ -465,7 +468,7 @@ class _Judge:
         cleaned = {}
         for column, raw in values.items():
             if column in spec.fields:
-                ok, value = self._clean_cell(column, raw)
+                ok, value = id_cell if column == "身份证号" else self._clean_cell(column, raw)
                 if ok:
                     cleaned[column] = value
                 else:
@@ -522,7 +525,9 @@ class _Judge:
         # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
         # dropped, so that a big file's preview holds a row's data once. A new row keeps the
         # unsaved record the form built from its data, for the write.
-        row.data, row.record, row.values = form.record_data(), record or form.instance, None
+        # form.record_data(), without copying: the next rebind gives the form new cleaned_data.
+        row.data, row.record, row.values = form.cleaned_data, record or form.instance, None
+        row.data.pop("version", None)
         if record is None:
             row.verdict = Verdict.NEW
         elif all(stored[name] == value for name, value in row.data.items()):
