@@ -40,11 +40,13 @@ def insert_with_history(model, objs, *, user, reason):
             [opts.db_table, opts.pk.column, len(objs)],
         )
         pks = [pk for (pk,) in cursor.fetchall()]
-    stamped = [f for f in opts.concrete_fields if _stamped(f)]
+    # auto_now(_add) fields: stamped by the field itself on the first record, the same moment
+    # given to the others (one import, one time of registration).
+    stamps = [(f.attname, f.pre_save(objs[0], add=True)) for f in opts.concrete_fields if _stamped(f)]
     for obj, pk in zip(objs, pks, strict=True):
         obj.pk = pk
-        for field in stamped:
-            field.pre_save(obj, add=True)
+        for attname, value in stamps:
+            setattr(obj, attname, value)
     fields = opts.concrete_fields
     copy_in(model, fields, map(operator.attrgetter(*(f.attname for f in fields)), objs))
     _history_copy(model, pks, user=user, reason=reason)

@@ -159,21 +159,24 @@ class RecordForm(forms.ModelForm):
     def _rebind_setup(self):
         """What the rebound form's validation needs of the model, worked out once per form."""
         opts, meta = self._meta.model._meta, self._meta
-        # (name, field, its widget's readers from a QueryDict and from a dict (_reader), the data
-        # key, the clean_<name> hook, its memo):
-        # what _clean_fields asks of every field of every row, looked up once.
-        self._cleaners = [
-            (
-                name,
-                field,
-                _reader(field.widget, plain=False),
-                _reader(field.widget, plain=True),
-                self.add_prefix(name),
-                getattr(self, f"clean_{name}", None),
-                {},  # (type, value) → cleaned value
-            )
-            for name, field in self.fields.items()
-        ]
+        # (name, field, its widget's reader (_reader), the data key, the clean_<name> hook, its
+        # memo): what _clean_fields asks of every field of every row, looked up once — for data
+        # in a QueryDict (False) and in a plain dict (True), the memos shared.
+        memos = {name: {} for name in self.fields}  # (type, value) → cleaned value
+        self._cleaners = {
+            plain: [
+                (
+                    name,
+                    field,
+                    _reader(field.widget, plain),
+                    self.add_prefix(name),
+                    getattr(self, f"clean_{name}", None),
+                    memos[name],
+                )
+                for name, field in self.fields.items()
+            ]
+            for plain in (False, True)
+        }
         # What Model.clean_fields asks of each field, for _model_full_clean: (name, field,
         # blank, the values it takes as empty, {(type, value)} its clean accepted unchanged —
         # None for a relation, never skipped), and its values all at once.
@@ -253,10 +256,7 @@ class RecordForm(forms.ModelForm):
         if not self.rebound:
             return super()._clean_fields()
         data, files, cleaned_data = self.data, self.files, self.cleaned_data
-        plain = not hasattr(data, "getlist")
-        for name, field, read, read_plain, key, hook, memo in self._cleaners:
-            if plain:
-                read = read_plain
+        for name, field, read, key, hook, memo in self._cleaners[not hasattr(data, "getlist")]:
             try:
                 value = data.get(key) if read is None else read(data, files, key)
                 # field.clean(value), remembered for the first REBOUND_MEMO values of each field

@@ -539,7 +539,9 @@ class _Judge:
     def _clean_cell(self, column, raw):
         """(True, the cell's value) or (False, why not): :func:`_clean_cell`, remembered for the
         first MEMO_VALUES distinct cells of each column (most columns repeat a few values)."""
-        memo = self.cells.setdefault(column, {})
+        memo = self.cells.get(column)
+        if memo is None:
+            memo = self.cells[column] = {}
         key = (raw.__class__, raw)  # True == 1 == 1.0, but they are different cells
         try:
             found = memo.get(key)
