@@ -324,3 +324,17 @@ def spy(function, calls):
         return function(*args, **kwargs)
 
     return spied
+
+
+def roster_json(errors, *, rows=6, valid=2):
+    """import_roster --json's object for a file of ``rows`` data rows, ``valid`` of them new and
+    valid, and ``errors`` as (row, column, message)."""
+    return {
+        "rows": rows,
+        "valid": valid,
+        "invalid": rows - valid,
+        "created": valid,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": [{"row": r, "column": c, "message": m} for r, c, m in errors],
+    }

@@ -21,7 +21,7 @@ from registry.roster.errors import invalid_rows_workbook
 from registry.roster.normalize import ID_AS_NUMBER
 from registry.roster.pipeline import IMPORTERS, ImportScope
 from registry.roster.reader import RosterFileError
-from tests.factories import UserFactory, make_elder, make_id_number, make_woman, years_ago
+from tests.factories import UserFactory, make_elder, make_id_number, make_woman, roster_json, years_ago
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 IN_SCOPE = ("县1", "县1镇1", "县1镇1村1")
@@ -74,15 +74,7 @@ def json_contract_and_idempotence(path, kind, model, errors, number, after_commi
     def run(*extra):
         return json.loads(import_command(path, kind, "--json", *extra))
 
-    expected = {
-        "rows": 6,
-        "valid": 2,
-        "invalid": 4,
-        "created": 2,
-        "updated": 0,
-        "unchanged": 0,
-        "errors": [{"row": r, "column": c, "message": m} for r, c, m in errors],
-    }
+    expected = roster_json(errors)
     assert run() == expected
     assert model.objects.count() == 0
     assert run("--commit", "--skip-invalid") == expected
