@@ -424,8 +424,13 @@ class RecordForm(forms.ModelForm):
         """Why the person does not count as left behind (empty when they do)."""
         raise NotImplementedError
 
-    def record_data(self):
-        """The cleaned values that belong on the record (not the version)."""
+    def record_data(self, *, take=False):
+        """The cleaned values that belong on the record (not the version). ``take``: the form's
+        own cleaned_data, the version removed, rather than a copy — for a rebound form, whose
+        next rebind starts a new cleaned_data (the import keeps each row's)."""
+        if take:
+            self.cleaned_data.pop("version", None)
+            return self.cleaned_data
         return {name: value for name, value in self.cleaned_data.items() if name != "version"}
 
     fieldsets = ()

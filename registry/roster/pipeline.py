@@ -525,9 +525,7 @@ class _Judge:
         # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
         # dropped, so that a big file's preview holds a row's data once. A new row keeps the
         # unsaved record the form built from its data, for the write.
-        # form.record_data(), without copying: the next rebind gives the form new cleaned_data.
-        row.data, row.record, row.values = form.cleaned_data, record or form.instance, None
-        row.data.pop("version", None)
+        row.data, row.record, row.values = form.record_data(take=True), record or form.instance, None
         if record is None:
             row.verdict = Verdict.NEW
         elif all(stored[name] == value for name, value in row.data.items()):
