@@ -34,6 +34,9 @@ def home(request):
             "regions": Region.objects.count(),
             "villages": Region.objects.at_level(RegionLevel.VILLAGE).count(),
         }
+    elif policy.is_security_admin(user) or policy.is_audit_admin(user):
+        # No region, no records: the page names the duty and links to where it is done.
+        context["admin_duty"] = user.role
     else:
         roots = scope_roots(user)
         rows = []
