@@ -455,6 +455,63 @@ def spread(total, weights):
     return counts
 
 
+# --- the size of a run ------------------------------------------------------------------------
+
+QUICK_HELP = (
+    "小规模快速运行（.ci/run 每次都跑）：几千条记录、几秒钟，只检查脚本能跑通、页面状态与数据正确；"
+    "耗时照常打印但不评判（CI 机器上的耗时说明不了问题）。单独给出的参数仍然优先"
+)
+
+
+def parse_args_quick(parser, **small):
+    """Add ``--quick`` to ``parser`` and parse the command line: with it, ``small`` (option
+    dests and values) become the defaults, so every bench takes one uniform flag for a small
+    run while an option given explicitly still wins. ``args.quick`` tells the bench not to judge
+    its timing targets."""
+    parser.add_argument("--quick", action="store_true", help=QUICK_HELP)
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(**small)
+    return parser.parse_args()
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+def sign_in(client, user, password):
+    """Sign ``user`` in on Django's test ``client`` the way the person does, through the pages:
+    the login form with the password, then, for a role that must use a second factor
+    (accounts.otp.otp_required: the city office, the administrators), a code on the /otp/verify/
+    page. Stops the bench, saying where, if any step is refused or the home page does not open.
+
+    The second factor is real, not a marked session: the user gets a confirmed TOTP device (as
+    after enrolling a phone: enrolment is a page of its own, not what a bench measures, and
+    its first use may need a one-time code from the security administrator) and the code is
+    computed from its key for the current time step, as the phone's authenticator does;
+    django-otp verifies it and records the step, as at every real login.
+    """
+    from django.urls import reverse
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import otp
+
+    response = client.post(reverse("login"), {"username": user.username, "password": password})
+    if response.status_code != 302:
+        raise SystemExit(f"{user.username} 登录失败：登录页返回 {response.status_code}（密码不对或账号被锁？）")
+    if otp.otp_required(user):
+        # A fresh device: one left by an earlier run may have used this time step already.
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name=otp.DEVICE_NAME, confirmed=True)
+        code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+        response = client.post(reverse("otp_verify"), {"token": f"{code:0{device.digits}d}", "next": "/"})
+        if response.status_code != 302:
+            raise SystemExit(f"{user.username} 两步验证未通过：验证页返回 {response.status_code}")
+    response = client.get(reverse("home"))
+    if response.status_code != 200:
+        where = response.get("Location", "")
+        raise SystemExit(f"{user.username} 登录后首页返回 {response.status_code} {where}".rstrip())
+
+
 # --- measuring pages ------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 the home pages of the city office, a county officer and a township reviewer, and the city's
 统计表 export, over N children spread across every village of 濮阳市.
 
-    .venv/bin/python bench/survey.py [--children N] [--database-url URL] [--requests R] [--keep]
+    .venv/bin/python bench/survey.py [--children N] [--database-url URL] [--requests R] [--keep] [--quick]
 
 It uses the database of bench/registry.py (default liushou_bench): with --keep an existing one
 holding exactly N children born in the 16 years before the campaign's reference date
@@ -14,6 +14,9 @@ bulk (survey.demo.demo_returns_load) and one inspection, then times each page R 
 warm-up requests through Django's test client and prints median, p95 and queries per request
 against the target: p95 under 500 ms at 1,000,000 children. For a page that misses it, the
 slowest SQL statement and its EXPLAIN ANALYZE follow. The database is left in place.
+Each role signs in through the login page, the city office with a TOTP code too
+(_common.sign_in). --quick (for .ci/run): 2,000 children, 2 requests per page, every page
+must answer 200 but the timings are not judged.
 """
 
 import argparse
@@ -45,7 +48,7 @@ def parse_args():
         action="store_true",
         help="库中已有恰好 N 条、年龄按基准日 2022-07-31 生成的儿童记录时直接复用",
     )
-    args = parser.parse_args()
+    args = _common.parse_args_quick(parser, children=2000, requests=2)
     if args.children < 1000 or args.requests < 1:
         parser.error("--children 至少 1000，--requests 至少 1")
     return args
@@ -203,7 +206,7 @@ def run_pages(rows, requests):
     for page, label, user, url in rows:
         if label not in clients:
             clients[label] = Client()
-            clients[label].force_login(user)
+            _common.sign_in(clients[label], user, PASSWORD)
         client = clients[label]
         status = 200
         if "/statistics/" in url:
@@ -230,7 +233,8 @@ def run_pages(rows, requests):
     return results
 
 
-def report(results, total, version, title):
+def report(results, total, version, title, *, judge=True):
+    """Print the table; whether every page answered 200 and (when ``judge``) met the target."""
     print(f"\n== {title}：{version}；N = {total:,} 条留守儿童记录")
     _common.print_table(
         ["页面", "用户", "状态", "中位数 ms", "p95 ms", "查询数", f"p95<{TARGET_P95_MS}ms"],
@@ -248,9 +252,12 @@ def report(results, total, version, title):
         ],
         right=(2, 3, 4, 5),
     )
-    failed = [r for r in results if not (r.passed and r.status == 200)]
+    failed = [r for r in results if not ((r.passed or not judge) and r.status == 200)]
     print(f"（计时后 1 分钟平均负载 {os.getloadavg()[0]:.2f}）")
-    print(f"\n{len(results) - len(failed)}/{len(results)} 个页面达标（状态 200 且 p95 < {TARGET_P95_MS} ms）")
+    if judge:
+        print(f"\n{len(results) - len(failed)}/{len(results)} 个页面达标（状态 200 且 p95 < {TARGET_P95_MS} ms）")
+    else:
+        print(f"\n--quick：{len(results) - len(failed)}/{len(results)} 个页面状态 200（耗时不评判）")
     for r in results:
         if r.passed:
             continue
@@ -299,7 +306,7 @@ def main():
     print(f"本机 {os.cpu_count()} 核，1 分钟平均负载 {os.getloadavg()[0]:.2f}（计时前）")
     rows = pages(campaign, office, officer, reviewer)
     before = run_pages(rows, args.requests)
-    passed = report(before, args.children, version, "现有代码")
+    passed = report(before, args.children, version, "现有代码", judge=not args.quick)
     return 0 if passed else 1
 
 
