@@ -1,27 +1,39 @@
 """The admin site, split by duty (三权分立, accounts.policy):
 
 - the system administrator creates accounts, edits their names and contact details,
-  deactivates them and resets passwords — never roles, regions, counties, superuser status,
-  groups or permissions, and not the accounts of the other administrators;
+  deactivates them and asks for activation codes — never a password (a new account has none; a
+  reset is a code in two halves that the security administrator must confirm, accounts/activation.py),
+  never roles, regions, counties, superuser status, groups or permissions, and not the accounts
+  of the other administrators;
 - the security administrator sets role, region, assigned counties, organisation and whether an
   account is active — nothing else, never their own role, never a second admin duty;
 - the audit administrator has no account pages at all (only the audit log, audit/admin.py).
 
 Every change of role, region, counties, organisation or activity is an audit event
 (accounts.services.user_access_record), and so is every other change of an account.
+
+Nobody sees a second-factor device here: django-otp's TOTP device admin is unregistered (its pages
+show the secret and its QR code). A lost phone is a reset: the owner enrols afresh with the code.
 """
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django_otp.plugins.otp_totp import admin as otp_totp_admin  # noqa: F401 (registers first)
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import policy
-from accounts.forms import AdminPasswordResetForm, UserAddForm
-from accounts.models import Organisation, User
+from accounts import activation, policy
+from accounts.forms import UserAddForm
+from accounts.models import ActivationKind, Organisation, User
 from accounts.services import access_snapshot, user_access_record
 from audit.services import Action, audit_record
+
+# The device pages show the TOTP secret (change, config, QR code): no administrator may see them.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 @admin.register(Organisation)
@@ -45,7 +57,9 @@ SYSADMIN_FIELDSETS = (
     ("重要日期", {"fields": ("last_login", "date_joined")}),
 )
 SYSADMIN_READONLY = ("role", "region", "assigned_regions", "organisation", "last_login", "date_joined")
-SYSADMIN_ADD_FIELDSETS = DjangoUserAdmin.add_fieldsets + (
+# No password: the owner sets one with an activation code (accounts/activation.py).
+SYSADMIN_ADD_FIELDSETS = (
+    (None, {"fields": ("username",)}),
     ("个人信息", {"fields": ("last_name", "first_name", "phone")}),
 )
 
@@ -60,7 +74,7 @@ SECURITY_READONLY = ("username", "last_name", "first_name")
 SUPERUSER_FIELDSETS = DjangoUserAdmin.fieldsets + (
     ("角色与管辖区划", {"fields": ("role", "region", "assigned_regions", "organisation", "phone")}),
 )
-SUPERUSER_ADD_FIELDSETS = DjangoUserAdmin.add_fieldsets + (
+SUPERUSER_ADD_FIELDSETS = SYSADMIN_ADD_FIELDSETS + (
     ("角色与管辖区划", {"fields": ("role", "region", "organisation")}),
 )
 
@@ -95,9 +109,8 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ["region", "organisation"]
     fieldsets = SUPERUSER_FIELDSETS
     add_fieldsets = SUPERUSER_ADD_FIELDSETS
-    # A password set here (new account, reset) must be changed at first login (accounts.auth).
+    # No password is ever set here: a new account is activated by its owner with a code.
     add_form = UserAddForm
-    change_password_form = AdminPasswordResetForm
 
     def get_fieldsets(self, request, obj=None):
         user = request.user
@@ -131,11 +144,14 @@ class UserAdmin(DjangoUserAdmin):
         return False
 
     def user_change_password(self, request, id, form_url=""):
-        """Resetting a password is the system administrator's (and not of another administrator)."""
+        """Nobody sets another person's password: the admin's 重置密码 button leads to asking for an
+        activation code (one's own password: the 修改密码 page)."""
         account = self.get_object(request, unquote(id))
-        if account is None or not policy.can_manage_account(request.user, account):
+        if account is not None and account.pk == request.user.pk:
+            return HttpResponseRedirect(reverse("password_change"))
+        if account is None or not policy.can_request_activation(request.user, account):
             raise Http404
-        return super().user_change_password(request, id, form_url)
+        return HttpResponseRedirect(reverse("activation_request", args=[account.pk]))
 
     def save_model(self, request, obj, form, change):
         stored = User.objects.get(pk=obj.pk) if change else None
@@ -155,3 +171,16 @@ class UserAdmin(DjangoUserAdmin):
             audit_record(
                 request=request, action=Action.ACCOUNT, obj=account, detail="修改：" + "、".join(other)
             )
+        if not change:
+            asked, half = activation.activation_request(
+                account=account, requested_by=request.user, kind=ActivationKind.NEW_ACCOUNT, reason="新建账号"
+            )
+            activation.remember_half(request, asked, half)
+            request._activation_asked = asked
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """After a new account: the page with the first half of its activation code (shown once)."""
+        asked = getattr(request, "_activation_asked", None)
+        if asked is None:
+            return super().response_add(request, obj, post_url_continue)
+        return HttpResponseRedirect(reverse("activation_detail", args=[asked.pk]))

@@ -22,6 +22,8 @@ def navigation(request):
         items.append(("区划与进度", reverse("region_root")))
     if policy.can_read_audit_log(user):
         items.append(("审计日志", reverse("audit_list")))
+    if policy.can_see_activations(user):
+        items.append(("账号激活码", reverse("activation_list")))
     if policy.can_use_admin(user):
         items.append(("系统管理", reverse("admin:index")))
     return {"nav_items": items}

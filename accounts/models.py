@@ -128,3 +128,79 @@ class User(AbstractUser):
 
 def _level_label(level):
     return {"village": "村", "township": "乡镇", "county": "县", "city": "市"}[level]
+
+
+class ActivationKind(models.TextChoices):
+    NEW_ACCOUNT = "new_account", "新账号激活"
+    RESET = "reset", "重置密码"
+
+
+class ActivationState(models.TextChoices):
+    PENDING = "pending", "待安全管理员确认"
+    ISSUED = "issued", "已发放，待本人激活"
+    USED = "used", "已激活"
+    CANCELLED = "cancelled", "已作废"
+
+
+OPEN_ACTIVATION_STATES = (ActivationState.PENDING, ActivationState.ISSUED)
+
+
+class AccountActivation(models.Model):
+    """A one-time activation code for an account, in two halves held by two people (双人控制).
+
+    The system administrator asks for it (a new account, or a reset) and is shown the first half;
+    the security administrator confirms and is shown the second. Only the owner, given both
+    halves, sets a password with it (and enrols a fresh second factor). Only hashes are stored.
+    Workflow and rules: accounts/activation.py.
+    """
+
+    user = models.ForeignKey(User, verbose_name="账号", on_delete=models.PROTECT, related_name="activations")
+    kind = models.CharField("类别", max_length=20, choices=ActivationKind.choices)
+    state = models.CharField(
+        "状态", max_length=20, choices=ActivationState.choices, default=ActivationState.PENDING
+    )
+    reason = models.CharField("原因", max_length=200)
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", on_delete=models.PROTECT, related_name="activations_requested"
+    )
+    requested_at = models.DateTimeField("申请时间")
+    confirmed_by = models.ForeignKey(
+        User,
+        verbose_name="确认人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activations_confirmed",
+    )
+    confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
+    expires_at = models.DateTimeField("有效期至")
+    first_half_hash = models.CharField(max_length=128, editable=False)
+    second_half_hash = models.CharField(max_length=128, blank=True, editable=False)
+    failed_attempts = models.PositiveSmallIntegerField("输错次数", default=0)
+    ended_at = models.DateTimeField("激活或作废时间", null=True, blank=True)
+    end_reason = models.CharField("作废原因", max_length=200, blank=True)
+    owner_notified_at = models.DateTimeField("已告知本人", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "账号激活码"
+        verbose_name_plural = "账号激活码"
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(state__in=["pending", "issued"]),
+                name="activation_one_open_per_user",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="issued") | models.Q(confirmed_by__isnull=False),
+                name="activation_issued_is_confirmed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_by__isnull=True)
+                | ~models.Q(confirmed_by=models.F("requested_by")),
+                name="activation_two_people",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}：{self.user}"

@@ -137,6 +137,13 @@ def can_import_rosters(user, region):
     return any(region.code.startswith(prefix) for prefix in import_prefixes(user))
 
 
+def can_read_import_job(user, job):
+    """May open ``job`` and everything derived from it (progress, confirm, re-run, discard, the
+    invalid rows): its owner, while the region it was uploaded for is still inside the owner's
+    current import scope. An officer moved to another county loses the old county's jobs."""
+    return _active(user) and job.owner_id == user.pk and can_import_rosters(user, job.region)
+
+
 def can_run_campaigns(user):
     return has_role(user, Role.CITY_OFFICE)
 
@@ -188,16 +195,22 @@ def can_assign_roles(user):
     return is_security_admin(user) or (_active(user) and user.is_superuser)
 
 
+def can_release_lockouts(user):
+    """May see failed logins and release lock-outs (accounts/lockouts.py): the security administrator."""
+    return is_security_admin(user) or (_active(user) and user.is_superuser)
+
+
 def can_read_audit_log(user):
     """May read, search and export the audit log: the audit administrator only."""
     return is_audit_admin(user)
 
 
 def can_manage_account(user, account):
-    """May edit ``account``'s name, contact details, activity and password (the system administrator).
+    """May edit ``account``'s name, contact details and activity, and ask for its activation code
+    (the system administrator). Nobody sets another person's password (accounts/activation.py).
 
     Not the accounts of the administrators (the sysadmin could otherwise take over the security or
-    audit administrator's duty by resetting their password), nor a superuser's; one's own, yes.
+    audit administrator's duty), nor a superuser's; one's own, yes.
     """
     if _active(user) and user.is_superuser:
         return True
@@ -224,3 +237,32 @@ def role_change_refusal(user, account, role):
             "一人不能兼任两种管理员职责，请另建账号。"
         )
     return None
+
+
+# --- activation codes (accounts/activation.py): two people, never one ---------------------------
+
+
+def can_see_activations(user):
+    """May list activation codes asked for and awaiting confirmation (system and security administrators)."""
+    return is_system_admin(user) or is_security_admin(user)
+
+
+def can_request_activation(user, account):
+    """May ask for an activation code for ``account`` (a new account, or a reset): the system
+    administrator, for an account they manage that is not their own (their own: 修改密码)."""
+    return account.pk != user.pk and can_manage_account(user, account)
+
+
+def can_confirm_activation(user, activation):
+    """May confirm ``activation`` as the second person: a security administrator (or the
+    break-glass superuser) who neither asked for it nor owns the account."""
+    if not (is_security_admin(user) or (_active(user) and user.is_superuser)):
+        return False
+    return user.pk not in (activation.requested_by_id, activation.user_id)
+
+
+def can_cancel_activation(user, activation):
+    """May withdraw ``activation``: whoever may confirm it, or the administrator who asked for it."""
+    if can_confirm_activation(user, activation):
+        return True
+    return user.pk == activation.requested_by_id and is_system_admin(user)

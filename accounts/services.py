@@ -18,14 +18,12 @@ LEADING_OFFICE = "市民政局"
 # personal data for any of them, and none for the other roles. Which fields of an account each
 # may change is decided in accounts/admin.py from accounts.policy.
 ROLE_PERMISSIONS = {
-    # Accounts (create, deactivate, reset passwords — not roles), organisations, regions, lock-outs.
+    # Accounts (create, deactivate, ask for activation codes — not roles, never a password),
+    # organisations, regions. No second-factor device: a lost phone is a reset (accounts/activation.py).
     Role.SYSADMIN: [
         ("accounts", "user", ("add", "change", "view")),
         ("accounts", "organisation", ("add", "change", "view")),
         ("registry", "region", ("add", "change", "view")),
-        ("axes", "accessattempt", ("view", "delete")),
-        # A lost phone: remove the user's TOTP device so that they enrol again.
-        ("otp_totp", "totpdevice", ("view", "delete")),
     ],
     # Roles, regions, assigned counties, organisation and activity of accounts; regions and
     # organisations only to choose them.
@@ -33,6 +31,8 @@ ROLE_PERMISSIONS = {
         ("accounts", "user", ("change", "view")),
         ("accounts", "organisation", ("view",)),
         ("registry", "region", ("view",)),
+        # Failed logins: see them and release a lock-out (config/admin.py, in the audit log).
+        ("axes", "accessattempt", ("view", "delete")),
     ],
     # The audit log, read only.
     Role.AUDIT_ADMIN: [("audit", "auditevent", ("view",))],

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_activation
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +17,10 @@ urlpatterns = [
     path("otp/verify/", views.otp_verify, name="otp_verify"),
     path("otp/enrol/", views.otp_enrol, name="otp_enrol"),
     path("otp/remove/", views.otp_remove, name="otp_remove"),
+    path("activate/", views_activation.activate, name="activate"),
+    path("activations/", views_activation.activation_list, name="activation_list"),
+    path("activations/<int:pk>/", views_activation.activation_detail, name="activation_detail"),
+    path("activations/<int:pk>/confirm/", views_activation.activation_confirm, name="activation_confirm"),
+    path("activations/<int:pk>/cancel/", views_activation.activation_cancel, name="activation_cancel"),
+    path("accounts/<int:pk>/reset/", views_activation.activation_request, name="activation_request"),
 ]

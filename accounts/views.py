@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from accounts import auth, otp, policy
+from accounts import activation, auth, otp, policy
 from accounts.forms import LoginForm, OTPTokenForm, OwnPasswordChangeForm
 from accounts.models import Organisation, Role, User
 from registry.models import Region, RegionLevel, scope_roots, with_village_counts
@@ -37,6 +37,8 @@ def home(request):
     elif policy.is_security_admin(user) or policy.is_audit_admin(user):
         # No region, no records: the page names the duty and links to where it is done.
         context["admin_duty"] = user.role
+    if policy.can_see_activations(user):
+        context["activations_waiting"] = activation.waiting_count(user=user)
     else:
         roots = scope_roots(user)
         rows = []
@@ -58,7 +60,10 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        auth.session_stamp(self.request, form.get_user())
+        user = form.get_user()
+        auth.session_stamp(self.request, user)
+        for notice in activation.notices_for_owner(user=user):
+            messages.warning(self.request, notice)
         return response
 
 
@@ -135,6 +140,10 @@ def otp_enrol(request):
             return redirect(reverse("otp_verify") + "?" + urlencode({"next": next_url}))
         messages.info(request, "两步验证已启用。")
         return redirect("otp_settings")
+    if user.must_change_password and not request.session.get(activation.SESSION_ACTIVATED_KEY):
+        # The password was set by someone else (an account from before activation codes): whoever
+        # knows it must not be the one to bind the phone. Only the owner's activation code may.
+        return render(request, "accounts/otp_enrol_refused.html", status=403)
     key = otp.pending_key(request.session)
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

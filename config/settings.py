@@ -99,7 +99,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "axes",
+    # django-axes (failed logins, lock-outs) under a Chinese name; config/apps.py.
+    "config.apps.AxesConfig",
     "django_htmx",
     "simple_history",
     "import_export",
@@ -115,6 +116,8 @@ INSTALLED_APPS = [
     "registry",
     "survey",
     "audit",
+    # The deployment's own system checks (config/checks.py).
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +180,19 @@ except ValueError as exc:
         f"环境变量 DATABASE_URL 无法识别（{exc}）：应形如 postgres://用户:密码@主机:5432/库名 "
         "或 sqlite:////绝对路径/db.sqlite3。"
     ) from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The server and the background worker share the file. WAL: readers (a 15,000-row export)
+    # no longer block the writer, nor it them; a writer waits up to DB_SQLITE_TIMEOUT seconds for
+    # another instead of failing at once with "database is locked"; IMMEDIATE: a transaction takes
+    # the write lock when it begins, so two writers queue instead of one failing on the upgrade
+    # from read to write, which SQLite refuses without waiting (tests/test_worker.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "timeout": env_int("DB_SQLITE_TIMEOUT", 20),
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs 100–170 ms per statistics query and gains nothing on these
     # short aggregations (bench/survey.py).
@@ -218,16 +234,35 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Five wrong passwords lock that account name (whatever the address) for a while.
+# Failed logins (django-axes; accounts/lockouts.py). Five wrong passwords lock that account name
+# from that address; twenty from anywhere lock the name everywhere, both for AXES_COOLOFF_TIME.
+# - By name and address, not by name alone: otherwise anyone could lock any account, the city
+#   office's included, by typing its name five times from anywhere.
+# - Not by address alone: township offices share one NAT address on the government intranet, and
+#   five colleagues' typos must not lock a whole office out; each colleague's name is counted apart.
+#   (A colleague behind the same NAT address can still lock one name: the security administrator
+#   unlocks it in the admin, and the unlock is in the audit log.)
+# - Twenty across addresses (four addresses' worth) stops a guess spread over many addresses —
+#   at most 20 passwords per name per 30 minutes against the password rules (8+ characters,
+#   letters and digits, no common password) — while one insider at one address cannot reach it.
 AXES_FAILURE_LIMIT = 5
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 20)
+if AXES_USERNAME_FAILURE_LIMIT <= AXES_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        f"环境变量 AXES_USERNAME_FAILURE_LIMIT={AXES_USERNAME_FAILURE_LIMIT} 应大于 {AXES_FAILURE_LIMIT}"
+        "（同一地址的锁定次数），否则任何人都能从别处锁定他人的账号。"
+    )
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-# Not also by address: township offices share one NAT address on the government intranet, and
-# five colleagues' typos must not lock a whole office out. The account name is what is locked.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockouts.LockoutHandler"
+# The client's address as the allow-list and the audit log see it (config/clientip.py).
+AXES_CLIENT_IP_CALLABLE = "config.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"
 AXES_VERBOSE = False
+# Lock-outs are shown (in Chinese) and released by the security administrator through our own
+# admin page (config/admin.py), which writes each release to the audit log.
+AXES_ENABLE_ADMIN = False
 
 # Two-factor sign-in (django-otp, TOTP; accounts/otp.py). These roles (accounts.models.Role values:
 # the three administrators and the city office), staff and superusers must enrol a phone and
@@ -240,10 +275,18 @@ OTP_TOTP_ISSUER = "留守儿童关爱保护信息平台"
 OTP_FAILURE_LIMIT = AXES_FAILURE_LIMIT
 OTP_TOTP_THROTTLE_FACTOR = 0
 
+# Activation codes (accounts/activation.py): nobody sets another person's password; a new account
+# or a reset gets a one-time code in two halves (system administrator + security administrator).
+# A code is good for this many hours after it is asked for, and dies after this many wrong tries.
+ACCOUNT_ACTIVATION_HOURS = env_int("ACCOUNT_ACTIVATION_HOURS", 72)
+ACCOUNT_ACTIVATION_MAX_FAILURES = 5
+
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Chinese for what third-party apps ship untranslated (django-axes' lock-out records).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -298,8 +341,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# The reverse proxies in front (CIDRs, comma-separated). From these, and only these, the client's
+# address is taken from X-Forwarded-For (config/clientip.py): the admin allow-list, the audit log
+# and the login lock-out all see it. Empty: no proxy, REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # The admin only from these networks (CIDRs, comma-separated); elsewhere /admin/ is a 404.
-# Empty: no restriction. Checked against REMOTE_ADDR, so a proxy in front must pass the client's.
+# Empty means no restriction, which `check --deploy` refuses (config/checks.py, config.E001).
 ADMIN_ALLOWED_NETWORKS = env_networks("ADMIN_ALLOWED_NETWORKS")
 
 # Logs never hold a resident ID or a mobile number (issue 6): every handler masks them
@@ -356,6 +403,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 3000)
 # SQLite only (PostgreSQL asks the worker's lock): a running job silent for this long may be re-run.
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600)
+# A queued job no worker has picked up after this long says so on its page, with 重试 / 放弃.
+IMPORT_PICKUP_SECONDS = env_int("IMPORT_PICKUP_SECONDS", 60)
+# A job whose worker died is resumed by `run_worker` this many times, then marked 失败.
+IMPORT_AUTO_RESTARTS = env_int("IMPORT_AUTO_RESTARTS", 2)
+# An import's uploaded file, errors and invalid rows (personal data) are deleted on commit or
+# discard, and whatever a job still holds after this many hours without progress is purged
+# (`run_worker` hourly, or `manage.py purge_import_jobs` from cron).
+IMPORT_RETENTION_HOURS = env_int("IMPORT_RETENTION_HOURS", 24)
 
 # Audit log (audit app): events are kept at least this many days; `purge_audit` refuses younger
 # ones, and the database triggers refuse them whatever this says. Below 180 is refused here.
