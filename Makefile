@@ -15,12 +15,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The background worker (db_worker: roster imports of many rows) runs beside the server and
-# stops with it.
+# The background worker (roster imports of many rows) runs beside the server and stops with it:
+# run_worker starts db_worker and starts it again whenever it exits (see its --help).
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
-	DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	DEBUG=1 $(PY) manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 

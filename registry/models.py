@@ -442,6 +442,17 @@ class ImportJobQuerySet(models.QuerySet):
             return self.none()
         return self.filter(owner=user)
 
+    def readable_by(self, user):
+        """The jobs ``user`` started for a region still inside their current import scope
+        (policy.can_read_import_job): a job of a county the owner no longer holds is nobody's."""
+        return self.owned_by(user).filter(policy.prefixes_q(policy.import_prefixes(user), "region__code"))
+
+    def with_personal_data(self):
+        """Jobs still holding the uploaded file, the error list or the invalid rows."""
+        return self.filter(
+            models.Q(content__isnull=False) | models.Q(invalid_rows__isnull=False) | ~models.Q(errors=[])
+        )
+
     def without_content(self):
         """Lists need neither the uploaded file nor the invalid rows' workbook."""
         return self.defer("content", "invalid_rows")
@@ -451,9 +462,14 @@ class ImportJob(models.Model):
     """One upload of a roster by a county or city officer, from preview to commit.
 
     Small files are previewed and committed in the request; big ones by the background
-    worker (registry.tasks), which reports ``progress_done`` of ``progress_total`` rows. The
-    uploaded file is dropped once the job is finished (registry.tasks.import_job_finish);
-    the counts, the errors and the invalid rows the officer must correct are kept.
+    worker (registry.tasks), which reports ``progress_done`` of ``progress_total`` rows.
+    ``region`` is the owner's region at upload: the job, and every file derived from it, is
+    readable only while that region is inside the owner's current import scope.
+
+    Personal data (the uploaded file, the errors, the invalid rows) lives no longer than the job
+    needs it: all of it goes when the job is committed or discarded, and whatever a job still holds
+    after ``settings.IMPORT_RETENTION_HOURS`` without progress is purged (registry.tasks); the
+    counts stay for the history, ``data_deleted_at`` says when the rest went.
     """
 
     class State(models.TextChoices):
@@ -471,6 +487,9 @@ class ImportJob(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="导入人", on_delete=models.PROTECT, related_name="import_jobs"
     )
+    region = models.ForeignKey(
+        Region, verbose_name="导入范围", on_delete=models.PROTECT, related_name="import_jobs"
+    )
     category = models.CharField("类别", max_length=10, choices=Category.choices)
     file_name = models.CharField("文件名", max_length=255)
     content = models.BinaryField("文件内容", null=True, blank=True)
@@ -479,6 +498,7 @@ class ImportJob(models.Model):
     rows = models.PositiveIntegerField("文件行数", default=0)
     state = models.CharField("状态", max_length=12, choices=State.choices, default=State.QUEUED)
     attempt = models.PositiveIntegerField("运行次数", default=0)
+    restarts = models.PositiveIntegerField("自动接续次数", default=0)
     task_id = models.CharField("后台任务", max_length=64, blank=True)
     progress_done = models.PositiveIntegerField("已处理行数", default=0)
     progress_total = models.PositiveIntegerField("总行数", default=0)
@@ -489,6 +509,7 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField("上传时间", auto_now_add=True)
     updated_at = models.DateTimeField("最近进展", auto_now_add=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    data_deleted_at = models.DateTimeField("明细删除时间", null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 

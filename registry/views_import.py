@@ -3,13 +3,16 @@
 Upload → preview (counts, every error, the invalid rows as xlsx) → confirm → result. A big file
 is previewed and committed by the background worker while the job's page shows a progress bar
 (htmx polls ``import_job_progress``); the officer may leave and come back through 我的导入.
-A job is its owner's alone: anyone else gets a 404. The work is done by registry.tasks.
+A job is its owner's alone, and only while the region it was uploaded for is inside the owner's
+current scope (accounts.policy.can_read_import_job): anyone else, or the owner moved to another
+county, gets a 404 on every page and file of it. The work is done by registry.tasks.
 """
 
 import io
 from pathlib import PurePath
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -64,11 +67,14 @@ def _may_import(user):
 
 
 def get_job_for_user(user, pk, *, with_files=False):
-    """The import job if ``user`` started it; a 404 for anyone else, whatever their role."""
-    jobs = ImportJob.objects.owned_by(user)
+    """The import job if ``user`` may read it (policy.can_read_import_job); a 404 otherwise."""
+    jobs = ImportJob.objects.owned_by(user).select_related("region")
     if not with_files:
         jobs = jobs.without_content()
-    return get_object_or_404(jobs, pk=pk)
+    job = get_object_or_404(jobs, pk=pk)
+    if not policy.can_read_import_job(user, job):
+        raise Http404
+    return job
 
 
 def _declared_length(request):
@@ -118,7 +124,7 @@ def _upload(request):
 
 
 def _upload_page(request, form, *, too_big=False, status=200):
-    jobs = ImportJob.objects.owned_by(request.user).without_content()[:5]
+    jobs = ImportJob.objects.readable_by(request.user).without_content()[:5]
     templates = [(label, REGISTER_SLUGS[value]) for value, label in Category.choices]
     context = {"form": form, "too_big": too_big, "too_big_message": TOO_BIG, "jobs": jobs}
     context["templates"] = templates
@@ -129,7 +135,7 @@ def _upload_page(request, form, *, too_big=False, status=200):
 @login_required
 def import_job_list(request):
     """我的导入: the officer's own jobs, newest first, to come back to."""
-    jobs = ImportJob.objects.owned_by(request.user).without_content()
+    jobs = ImportJob.objects.readable_by(request.user).without_content()
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     if not page.object_list and not _may_import(request.user):
         raise Http404
@@ -141,20 +147,22 @@ def import_job_list(request):
 def import_job(request, pk):
     """A job: its progress while it runs, then its preview or result and every error."""
     job = get_job_for_user(request.user, pk)
-    stuck = tasks.import_job_is_stuck(job)
+    hold_up = tasks.import_job_hold_up(job)
     errors = Paginator(job.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "registry/import_job.html",
         {
             "job": job,
-            "stuck": stuck,
-            "polling": job.is_running and not stuck,
+            "stuck": hold_up is not None,
+            "hold_up": hold_up,
+            "polling": job.is_running and hold_up is None,
             "errors": errors,
             "more_errors": len(job.errors) - errors.end_index() if job.errors else 0,
             "has_invalid_rows": ImportJob.objects.filter(pk=job.pk, invalid_rows__isnull=False).exists(),
             "can_confirm": job.state == ImportJob.State.AWAITING,
-            "can_discard": job.state in (ImportJob.State.AWAITING, ImportJob.State.FAILED),
+            "can_discard": job.state == ImportJob.State.AWAITING or hold_up is not None,  # failed: held up
+            "retention_hours": settings.IMPORT_RETENTION_HOURS,
         },
     )
 

@@ -374,7 +374,8 @@ def live_run(job):
 
 def test_progress_bar_shows_done_of_total_while_running(county, cast):
     job = ImportJob.objects.create(
-        owner=cast["county"], category="child", file_name="大.csv", content=b"x", background=False,
+        owner=cast["county"], region=cast["county"].region, category="child", file_name="大.csv",
+        content=b"x", background=False,
         rows=20000, state=State.COMMITTING, attempt=2, progress_done=5000, progress_total=40000,
     )  # fmt: skip
     with live_run(job):
@@ -495,7 +496,8 @@ def test_job_whose_worker_died_can_be_rerun_and_the_old_attempt_does_nothing(cou
 
 def test_a_running_job_cannot_be_rerun(county, cast):
     job = ImportJob.objects.create(
-        owner=cast["county"], category="child", file_name="a.csv", content=b"x", background=False,
+        owner=cast["county"], region=cast["county"].region, category="child", file_name="a.csv", content=b"x",
+        background=False,
         rows=3, state=State.COMMITTING, attempt=2,
     )  # fmt: skip
     with live_run(job):
@@ -514,7 +516,8 @@ def test_job_list_queries_do_not_grow_with_jobs(county, cast, django_assert_max_
     def make(n):
         for i in range(n):
             ImportJob.objects.create(
-                owner=cast["county"], category="child", file_name=f"{i}.csv", rows=1, state=State.DONE,
+                owner=cast["county"], region=cast["county"].region, category="child", file_name=f"{i}.csv",
+                rows=1, state=State.DONE,
                 finished_at=timezone.now(), summary=summary,
             )  # fmt: skip
 
