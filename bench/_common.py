@@ -497,7 +497,8 @@ def sign_in(client, user, password):
 
     response = client.post(reverse("login"), {"username": user.username, "password": password})
     if response.status_code != 302:
-        raise SystemExit(f"{user.username} 登录失败：登录页返回 {response.status_code}（密码不对或账号被锁？）")
+        status = response.status_code
+        raise SystemExit(f"{user.username} 登录失败：登录页返回 {status}（密码不对或账号被锁？）")
     if otp.otp_required(user):
         # A fresh device: one left by an earlier run may have used this time step already.
         TOTPDevice.objects.filter(user=user).delete()

@@ -8,6 +8,7 @@
    must fail after DB_LOCK_TIMEOUT_MS (5 s) with 该记录正由他人保存中，请稍后重试, not hang.
 
     .venv/bin/python bench/faults.py [--database-url URL] [--cluster "15 main"] [--requests N] [--keep]
+                                     [--own-cluster] [--quick]
 
 It recreates the database of URL (default liushou_faults), migrates it, loads 濮阳市's regions,
 a county officer of 清丰县 and one child, starts gunicorn (2 workers, DEBUG=1 so that static files
@@ -23,15 +24,21 @@ Restarting the cluster cuts off every other session on it: run this where nobody
 that PostgreSQL (or give it a cluster of its own: ``pg_createcluster 15 faults -p 5433 --start``,
 then ``--database-url postgres://postgres@127.0.0.1:5433/liushou_faults --cluster "15 faults"``).
 Before restarting it waits (up to --quiet-wait seconds) until no other client is connected.
-The database is dropped at the end unless --keep.
+The database is dropped at the end unless --keep. --own-cluster does the cluster of its own by
+itself: initdb into a temporary directory (as the postgres user when run as root), started on a
+free port of 127.0.0.1 with pg_ctl, restarted instead of --cluster, stopped and deleted at the
+end; only the name of --database-url is used. --quick (for .ci/run): --own-cluster and 4
+requests before and after the restart; both faults are judged as always.
 """
 
 import argparse
 import contextlib
+import functools
 import html
 import http.cookiejar
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -42,6 +49,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import date
+from pathlib import Path
 
 import _common
 
@@ -58,7 +66,12 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn 工作进程数（默认 2）")
     parser.add_argument("--quiet-wait", type=int, default=120, help="重启前最多等待其他会话结束的秒数")
     parser.add_argument("--keep", action="store_true", help="结束后保留数据库")
-    return parser.parse_args()
+    parser.add_argument(
+        "--own-cluster",
+        action="store_true",
+        help="在临时目录新建只供本次运行的 PostgreSQL 集群并重启它（不影响他人）",
+    )
+    return _common.parse_args_quick(parser, own_cluster=True, requests=4)
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -279,10 +292,52 @@ def wait_until_quiet(url, seconds):
         time.sleep(1)
 
 
-def restart_postgresql(url, cluster):
+def cluster_restart(cluster):
+    """Restart ``cluster`` ("VERSION NAME") of the machine with Debian's pg_ctlcluster."""
     version, name = cluster.split()
-    started = time.perf_counter()
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart"], check=True)
+
+
+@contextlib.contextmanager
+def own_cluster():
+    """A PostgreSQL cluster of this run only: initdb (trust, UTF-8, C.UTF-8) into a temporary
+    directory, started with pg_ctl on a free port of 127.0.0.1, its socket in that directory, so
+    that restarting it cuts off nobody else. Yields (port, a function that restarts it); stops it
+    and deletes the directory at the end. As root, the server's programs run as ``postgres``."""
+    bindir = Path(
+        subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    )
+    directory = Path(tempfile.mkdtemp(prefix="liushou_faults_pg_"))
+    run_as = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        shutil.chown(directory, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = directory / "data", free_port()
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"), "-w"]
+    try:
+        subprocess.run(
+            [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        subprocess.run([*pg_ctl, "-o", options, "start"], check=True, stdout=subprocess.DEVNULL)
+        yield (
+            port,
+            lambda: subprocess.run(
+                [*pg_ctl, "-o", options, "-m", "fast", "restart"], check=True, stdout=subprocess.DEVNULL
+            ),
+        )
+    finally:
+        subprocess.run(
+            [*pg_ctl, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def restart_postgresql(url, restart):
+    started = time.perf_counter()
+    restart()
     config = _common.dj_database_url.parse(url)
     for _ in range(60):
         ready = subprocess.run(
@@ -319,7 +374,17 @@ def held_lock_edit(client, url, pk):
 def main():
     args = parse_args()
     _common.use_project_root()
-    url = args.database_url
+    if not args.own_cluster:
+        restart = functools.partial(cluster_restart, args.cluster)
+        return run(args, args.database_url, restart, f"pg_ctlcluster {args.cluster} restart")
+    with own_cluster() as (port, restart):
+        url = f"postgres://postgres@127.0.0.1:{port}/{_common.database_name(args.database_url)}"
+        print(f"本次运行自建的 PostgreSQL 集群：127.0.0.1:{port}")
+        return run(args, url, restart, "自建集群 pg_ctl restart")
+
+
+def run(args, url, restart, restart_label):
+    """Both faults against the database of ``url``; ``restart()`` restarts its server."""
     print(f"数据库 {_common.database_name(url)}：重建、迁移、载入濮阳市区划、1 名县级民政账号和 1 名儿童")
     _common.database_recreate(url)
     username, pk = prepare(url)
@@ -340,8 +405,8 @@ def main():
             connections.close_all()
             print(f"重启前：{summary(before)}；该库上 {app_sessions(url)} 个持久连接（将被重启切断）")
             wait_until_quiet(url, args.quiet_wait)
-            took = restart_postgresql(url, args.cluster)
-            print(f"pg_ctlcluster {args.cluster} restart：{took:.1f} s 后可连接")
+            took = restart_postgresql(url, restart)
+            print(f"{restart_label}：{took:.1f} s 后可连接")
             after = rounds(client, args.requests)
             print(f"重启后：{summary(after)}")
             for i, (path, status, seconds) in enumerate(after[: 2 * args.workers], 1):

@@ -3,6 +3,7 @@ entering and editing children and officers reloading their dashboards, for a bou
 
     .venv/bin/python bench/load.py [--seconds 60] [--cadres 50] [--officers 5] [--think 1.0]
                                    [--children N] [--workers W] [--threads 2] [--database-url URL]
+                                   [--quick]
 
 It drops and recreates its own database (default liushou_bench_load), migrates, loads the regions
 of 410900 with the demo villages, N children by COPY (default 15,362, the 2022 campaign's total,
@@ -36,7 +37,8 @@ creates (nothing lost, nothing doubled), and every successful edit is stored. Ta
 and p95 under 500 ms. It also prints the CPU time gunicorn and the PostgreSQL backends spent
 during the run per request, and the request rate that would saturate the machine's cores:
 latencies depend on whatever else the machine runs, that figure much less. The server is stopped
-at the end, also on Ctrl-C.
+at the end, also on Ctrl-C. --quick (for .ci/run): 2,000 children, 3 cadres and 2 officers for
+5 seconds on 2 workers; errors and the integrity check are judged, the p95 is not.
 """
 
 import argparse
@@ -127,7 +129,7 @@ def parse_args():
     )
     parser.add_argument("--threads", type=int, default=2, help="每个 gunicorn 进程的线程数（默认 2）")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="基准测试专用库（会被重建）")
-    args = parser.parse_args()
+    args = _common.parse_args_quick(parser, seconds=5, cadres=3, officers=2, children=2000, workers=2)
     if args.seconds <= 0 or args.cadres < 0 or args.officers < 0 or args.cadres + args.officers == 0:
         parser.error("--seconds 须为正数，--cadres 与 --officers 不能都为 0")
     return args
@@ -789,12 +791,14 @@ def main():
     intact = integrity(stats, cadres)
     if not crashes:
         shutil.rmtree(directory, ignore_errors=True)
+    fast = p95 < TARGET_P95_MS
     print(
         f"\n错误 {errors} 个（目标 0）：{'PASS' if errors == 0 else 'FAIL'}；"
-        f"总体 p95 {p95:.0f} ms（目标 < {TARGET_P95_MS} ms）：{'PASS' if p95 < TARGET_P95_MS else 'FAIL'}；"
+        f"总体 p95 {p95:.0f} ms（目标 < {TARGET_P95_MS} ms）："
+        f"{'不评判（--quick）' if args.quick else 'PASS' if fast else 'FAIL'}；"
         f"完整性：{'PASS' if intact else 'FAIL'}"
     )
-    return 0 if errors == 0 and p95 < TARGET_P95_MS and intact else 1
+    return 0 if errors == 0 and (fast or args.quick) and intact else 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/page_cpu.py [--requests R] [--children N] [--keep]
                                        [--database-url URL] [--profile PAGE] [--top K] [--sql PAGE]
+                                       [--quick]
 
 The load test's figure "server CPU per request" is what caps its request rate on this machine;
 this script says where that CPU goes, page by page, in seconds instead of minutes. It builds the
@@ -22,7 +23,8 @@ label of the table, e.g. "新增表单 GET") runs that request R more times unde
 the K functions with the most cumulative and own time (PAGE_CPU_PROFILE_DUMP=file also writes the
 profile for pstats); --sql PAGE lists the SQL statements of its last timed request. A gen-2
 garbage collection (~30 ms here) lands in whichever request triggers it: read means with that
-in mind, and profiles too.
+in mind, and profiles too. Each user signs in through the login page (_common.sign_in).
+--quick (for .ci/run): 2,000 children, 2 timed rounds.
 """
 
 import argparse
@@ -53,7 +55,7 @@ def parse_args():
     parser.add_argument("--profile", metavar="PAGE", help="对该请求（表中的名称）做 cProfile")
     parser.add_argument("--sql", metavar="PAGE", help="列出该请求（表中的名称）一次执行的 SQL")
     parser.add_argument("--top", type=int, default=30, help="cProfile 列出的函数数（默认 30）")
-    args = parser.parse_args()
+    args = _common.parse_args_quick(parser, children=2000, requests=2)
     if args.requests < 1:
         parser.error("--requests 至少 1")
     return args
@@ -174,16 +176,20 @@ def main():
 
     from django.db import connection
     from django.test import Client
+    from django.test.utils import override_settings
 
     load = _common.bench_module("load")
     ids = load.IdNumbers(campaign.reference_date, seed=time.time_ns())
     _skip_issued(ids, cadre)
     rows = requests_of(campaign, cadre, officers, ids)
     clients = {}
-    for _, user, _, _ in rows:
-        if user.pk not in clients:
-            clients[user.pk] = Client()
-            clients[user.pk].force_login(user)
+    # bench/load.py's accounts are hashed as production hashes (its gunicorn checks them): check
+    # them with that hasher, which also leaves them so for a --keep run (found by their hash).
+    with override_settings(PASSWORD_HASHERS=load._default_hashers()):
+        for _, user, _, _ in rows:
+            if user.pk not in clients:
+                clients[user.pk] = Client()
+                _common.sign_in(clients[user.pk], user, load.PASSWORD)
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

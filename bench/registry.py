@@ -1,14 +1,15 @@
 """Speed of the children's register at scale: list, filters, search, a deep page and a detail page,
 for a county officer and a village cadre, over N children spread across every village of 濮阳市.
 
-    .venv/bin/python bench/registry.py [--children N] [--database-url URL] [--requests R] [--keep]
+    .venv/bin/python bench/registry.py [--children N] [--database-url URL] [--requests R] [--keep] [--quick]
 
 It drops and recreates its own database (default liushou_bench on the local server; with
 --keep an existing one holding exactly N children is reused), migrates, loads the regions of
 410900 with the demo villages, creates the two accounts, fills the children with COPY, then
 times each page R times after 3 warm-up requests through Django's test client and prints
 median, p95 and queries per request against the target: p95 under 300 ms at 1,000,000 children.
-The database is left in place for a later --keep run.
+The database is left in place for a later --keep run. Both sign in through the login page
+(_common.sign_in). --quick (for .ci/run): 2,000 children, 2 requests per page.
 """
 
 import argparse
@@ -92,7 +93,7 @@ def parse_args():
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="基准测试专用库（会被重建）")
     parser.add_argument("--requests", type=int, default=30, help="每个页面计时请求数（另加 3 次预热）")
     parser.add_argument("--keep", action="store_true", help="库中已有恰好 N 条儿童记录时直接复用")
-    args = parser.parse_args()
+    args = _common.parse_args_quick(parser, children=2000, requests=2)
     if args.children < 1000 or args.requests < 1:
         parser.error("--children 至少 1000，--requests 至少 1")
     return args
@@ -392,7 +393,7 @@ def run_pages(rows, requests):
     for page, label, user, url in rows:
         if label not in clients:
             clients[label] = Client()
-            clients[label].force_login(user)
+            _common.sign_in(clients[label], user, PASSWORD)
         results.append(_common.measure(clients[label], url, page=page, user=label, requests=requests))
         print(f"  {label} {page}：p95 {results[-1].p95:.0f} ms", flush=True)
     return results
