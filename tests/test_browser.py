@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import Role, User
+from accounts.services import role_permissions_apply
 from registry.models import Child
-from tests.factories import PASSWORD, child_post_data
+from tests.factories import PASSWORD, UserFactory, child_post_data, totp_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
@@ -147,3 +150,69 @@ def test_cadre_enters_a_child_and_submits_reviewer_approves_county_sees_it(
 
     for phone in (county, cadre, reviewer):
         phone.context.close()
+
+
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
+def _sign_in_with_code(browser, live_server, user, key, **screen):
+    """A browser context of ``user``, signed in through the login page and the code page."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", **screen)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("验证码").fill(totp_code(key))
+    page.get_by_role("button", name="验证").click()
+    expect(page.locator("#whoami")).to_contain_text(user.get_role_display())
+    return context, page
+
+
+def _enrolled_admin(username, role):
+    user = UserFactory(username=username, role=role, region=None)
+    role_permissions_apply(user=user)
+    device = TOTPDevice.objects.create(user=user, name="手机验证器", confirmed=True)
+    return User.objects.get(pk=user.pk), device.bin_key
+
+
+def test_a_reset_takes_two_administrators_and_only_the_owner_sets_the_password(browser, live_server, cast):
+    """Issue 12: the system administrator asks (desktop), the security administrator confirms
+    (desktop), the cadre activates on a phone — each from their home page, no URL typed."""
+    sysadmin, sys_key = _enrolled_admin("sys", Role.SYSADMIN)
+    secadmin, sec_key = _enrolled_admin("sec", Role.SECURITY_ADMIN)
+
+    context, page = _sign_in_with_code(browser, live_server, sysadmin, sys_key, **DESKTOP)
+    page.locator("#admin-duty").get_by_role("link", name="账号", exact=True).click()
+    page.get_by_role("link", name="cadre_a").click()
+    page.get_by_role("link", name="重置密码").click()
+    page.get_by_label("原因").fill("本人忘记密码，来电申请")
+    page.get_by_role("button", name="申请激活码").click()
+    first = page.locator("#code-half-value").inner_text()
+    page.screenshot(path=ARTIFACTS / "20-sysadmin-first-half.png", full_page=True)
+    context.close()
+
+    context, page = _sign_in_with_code(browser, live_server, secadmin, sec_key, **DESKTOP)
+    page.locator("#activations-link").click()
+    page.get_by_role("link", name="去确认").click()
+    expect(page.locator("body")).to_contain_text("本人忘记密码，来电申请")
+    page.get_by_role("button", name="核实无误，确认并取得第二段").click()
+    second = page.locator("#code-half-value").inner_text()
+    page.screenshot(path=ARTIFACTS / "21-secadmin-second-half.png", full_page=True)
+    context.close()
+
+    owner = Phone(browser, live_server, cast["cadre_a"])
+    owner.page.goto("/")
+    owner.page.get_by_role("link", name="用激活码激活账号").click()
+    owner.page.get_by_label("用户名").fill("cadre_a")
+    owner.page.get_by_label("激活码第一段（系统管理员提供）").fill(first)
+    owner.page.get_by_label("激活码第二段（安全管理员提供）").fill(second)
+    owner.page.get_by_label("新密码", exact=True).fill("Cadre-own-2026")
+    owner.page.get_by_label("再次输入新密码").fill("Cadre-own-2026")
+    owner.shot("22-owner-activate")
+    owner.page.get_by_role("button", name="激活并设置新密码").click()
+    expect(owner.page.locator(".alert-success")).to_contain_text("账号已激活，新密码已生效")
+    owner.shot("23-owner-home")
+    assert User.objects.get(username="cadre_a").check_password("Cadre-own-2026") is True
+    owner.context.close()
