@@ -5,6 +5,8 @@ import tempfile
 from django.utils import timezone
 from openpyxl import Workbook
 
+from audit.display import EventReader
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = [
     "时间",
@@ -30,8 +32,10 @@ def safe(value):
     return value
 
 
-def write(events, *, role_labels, type_labels):
-    """Write ``events`` (an iterable of AuditEvent) to a temporary file; returns (file, rows)."""
+def write(events, *, role_labels):
+    """Write ``events`` (an iterable of AuditEvent) to a temporary file, every name, label and
+    detail read as the page shows it (audit.display); returns (file, rows)."""
+    reader = EventReader()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("审计日志")
     sheet.append(HEADERS)
@@ -42,14 +46,14 @@ def write(events, *, role_labels, type_labels):
                 safe(value)
                 for value in (
                     timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
-                    event.username,
+                    reader.username(event),
                     role_labels.get(event.role, event.role),
                     event.get_action_display(),
-                    type_labels.get(event.object_type, event.object_type),
+                    reader.types.get(event.object_type, event.object_type),
                     event.object_id,
-                    event.object_label,
+                    reader.label(event),
                     event.get_result_display(),
-                    event.detail,
+                    reader.detail(event),
                     event.row_count,
                     event.ip_address,
                 )

@@ -1,11 +1,13 @@
 """Writing the audit log: ``audit_record`` is the one way in, for every app.
 
-An event never holds an ID number or a phone number: objects are named by model, primary key
-and a short label (a name), and any run of digits shaped like a resident ID or a mobile number
-in a label or detail is masked before it is stored.
+An event never holds an ID number, a phone number or a search term: objects are named by model,
+primary key and a short label (a record of personal data by its category, never the person's
+name), a search is written by ``audit.masking.search_detail`` (filters by their labels, typed
+terms as ***), and anything in a label or detail shaped like a resident ID or phone number, typed
+with spaces, dashes or full-width digits included, is masked before it is stored
+(``audit.masking.redact``).
 """
 
-import re
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -13,21 +15,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.masking import redact
 from audit.middleware import current_request
 from audit.models import MIN_RETENTION_DAYS, AuditEvent
 
 Action = AuditEvent.Action
 Result = AuditEvent.Result
-
-# 18-character resident IDs, 15-digit old ones, mainland mobiles and landlines (0393-1234567).
-_SENSITIVE = re.compile(
-    r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15}|1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})(?![0-9])"
-)
-
-
-def redact(text):
-    """``text`` with anything shaped like an ID or phone number replaced by asterisks."""
-    return _SENSITIVE.sub(lambda m: "*" * len(m.group()), str(text or ""))
 
 
 def client_address(request):

@@ -2,7 +2,6 @@
 
 from urllib.parse import quote
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import render
@@ -12,24 +11,15 @@ from django.views.decorators.http import require_GET
 from accounts import policy
 from accounts.models import Role
 from audit import export
+from audit.display import EventReader, object_types
 from audit.forms import AuditFilterForm
+from audit.masking import search_detail
 from audit.models import AuditEvent
 from audit.services import Action, audit_record
 
 PAGE_SIZE = 50
 # An export holds at most this many events; narrow the filters for more.
 EXPORT_MAX_ROWS = 100_000
-OBJECT_APPS = ("accounts", "registry", "survey", "audit")
-
-
-def object_types():
-    """(model label, verbose name) of the models events may name, without asking the database."""
-    return [
-        (model._meta.label_lower, str(model._meta.verbose_name))
-        for model in apps.get_models()
-        if model._meta.app_label in OBJECT_APPS
-        and not model._meta.label_lower.startswith("registry.historical")
-    ]
 
 
 def _require_auditor(request):
@@ -59,10 +49,13 @@ def event_list(request):
         number = 1
     start = (number - 1) * PAGE_SIZE
     rows = list(filters.apply(AuditEvent.objects.all())[start : start + PAGE_SIZE + 1])
-    roles, types = dict(Role.choices), dict(object_types())
+    roles, reader = dict(Role.choices), EventReader()
     for event in rows:
         event.role_label = roles.get(event.role, event.role)
-        event.type_label = types.get(event.object_type, event.object_type)
+        event.type_label = reader.types.get(event.object_type, event.object_type)
+        event.shown_username = reader.username(event)
+        event.shown_label = reader.label(event)
+        event.shown_detail = reader.detail(event)
     context = {
         "filters": filters,
         "events": rows[:PAGE_SIZE],
@@ -76,20 +69,19 @@ def event_list(request):
 @require_GET
 @login_required
 def event_export(request):
-    """The filtered log as xlsx (at most EXPORT_MAX_ROWS events); the export is itself an event."""
+    """The filtered log as xlsx (at most EXPORT_MAX_ROWS events), read as on the page; the export
+    is itself an event, its filters described like any search (typed terms as ***)."""
     _require_auditor(request)
     filters = _filters(request)
     events = filters.apply(AuditEvent.objects.all())[:EXPORT_MAX_ROWS]
-    file, rows = export.write(
-        events.iterator(chunk_size=2000), role_labels=dict(Role.choices), type_labels=dict(object_types())
-    )
+    file, rows = export.write(events.iterator(chunk_size=2000), role_labels=dict(Role.choices))
     audit_record(
         request=request,
         action=Action.EXPORT,
         object_type=AuditEvent._meta.label_lower,
         object_label="审计日志",
         count=rows,
-        detail=_query(request),
+        detail=search_detail(heading="导出审计日志", results=rows, fields=filters.fields, data=request.GET),
     )
     response = FileResponse(file, content_type=export.XLSX)
     filename = f"审计日志_{timezone.localtime():%Y%m%d_%H%M}.xlsx"

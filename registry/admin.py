@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ImportMixin
 
 from accounts import policy
+from audit.masking import search_detail
 from audit.models import AuditEvent
 from registry import records
 from registry.choices import Category
@@ -125,7 +126,10 @@ class RecordImportAdmin(ImportMixin, admin.ModelAdmin):
                 AuditEvent.Action.LIST,
                 self.model.category,
                 count=len(changelist.result_list),
-                detail=("admin " + request.GET.urlencode()).strip(),
+                # Nothing of the query string: the list has no search, and a parameter could hold a name.
+                detail=search_detail(
+                    heading="后台列表", results=changelist.result_count, page=changelist.page_num
+                ),
             )
         return response
 

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import policy
+from audit.masking import search_detail
 from audit.models import AuditEvent
 from registry import export, records
 from registry.choices import Category
@@ -70,6 +71,17 @@ def _paths(regions):
     }
 
 
+def _search_detail(filters, heading, results, page=None):
+    """What was searched, as the audit log keeps it (audit.masking.search_detail): each filter by
+    its label, a region by its name, a typed term (name, ID number, phone) never."""
+    cleaned = getattr(filters, "cleaned_data", {})
+    chosen = {name: value.name for name, value in cleaned.items() if isinstance(value, Region)}
+    data = filters.data if filters.is_bound else {}
+    return search_detail(
+        heading=heading, results=results, fields=filters.fields, data=data, chosen=chosen, page=page
+    )
+
+
 @require_GET
 @login_required
 def record_list(request, kind):
@@ -84,7 +96,7 @@ def record_list(request, kind):
         AuditEvent.Action.LIST,
         kind.category,
         count=len(page.object_list),
-        detail=request.GET.urlencode(),
+        detail=_search_detail(filters, "查询记录", page.paginator.count, page.number),
     )
     return render(
         request,
@@ -122,7 +134,7 @@ def record_export(request, kind):
         AuditEvent.Action.EXPORT,
         kind.category,
         count=written.rows,
-        detail=filters.query_without_page(),
+        detail=_search_detail(filters, "导出记录", written.rows),
     )
     response = FileResponse(written.file, content_type=export.XLSX)
     response["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(

@@ -193,7 +193,7 @@ def test_search_by_id_number_is_logged_without_it(client, cast, tree):
     client.force_login(cast["county"])
     client.get(reverse("record_list", kwargs={"kind": "children"}), {"q": child.id_number})
     event = _event(action=Action.LIST)
-    assert event.detail == "q=" + "*" * 18
+    assert event.detail == "查询记录（1 条结果）；搜索：***（号码）"
     assert _no_personal_numbers()
 
 
@@ -511,7 +511,7 @@ def test_viewer_queries_do_not_grow_with_the_events(client, cast, auditor):
 
 def test_export_is_xlsx_escaped_and_itself_logged(client, cast, auditor):
     audit_record(
-        action=Action.CREATE, user=cast["cadre_a"], object_type="registry.child", object_label="=HYPERLINK(1)"
+        action=Action.CREATE, user=cast["cadre_a"], object_type="survey.campaign", object_label="=HYPERLINK(1)"
     )
     audit_record(action=Action.LOGIN_FAILED, username="@evil", result=Result.FAILURE, detail="-1+1")
     audit_record(action=Action.LOGOUT, user=cast["county"])
@@ -539,13 +539,13 @@ def test_export_is_xlsx_escaped_and_itself_logged(client, cast, auditor):
         ("cadre_a", "新增", "'=HYPERLINK(1)", "成功", None),
     ]
     assert rows[2][2] == "村干部/儿童主任"
-    assert rows[2][4] == "留守儿童"
+    assert rows[2][4] == "摸底排查"
     export = _event(action=Action.EXPORT)
     assert (export.user, export.object_type, export.row_count, export.detail, export.ip_address) == (
         auditor,
         "audit.auditevent",
         2,
-        "q=1",
+        "导出审计日志（2 条结果）；搜索：***",
         "10.9.9.9",
     )
 

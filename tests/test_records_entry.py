@@ -506,7 +506,7 @@ def test_record_list_writes_the_access_log(client, cast, tree):
         "registry.child",
         None,
         2,
-        "q=%E7%AB%A5",
+        "查询记录（2 条结果）；搜索：***",
         "10.20.30.41",
     )
 

@@ -190,7 +190,7 @@ def test_export_writes_the_access_log_with_the_row_count(client, cast, tree):
         "registry.child",
         None,
         2,
-        "q=%E7%94%B2",
+        "导出记录（2 条结果）；搜索：***",
         "10.20.30.42",
     )
 

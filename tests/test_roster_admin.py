@@ -164,7 +164,12 @@ def test_changelist_shows_the_importers_own_records_and_is_logged(client, tree):
     body = response.content.decode()
     assert (foreign.name in body, foreign.id_number in body) == (False, False)
     log = AuditEvent.objects.get(action=AuditEvent.Action.LIST)
-    assert (log.user, log.object_type, log.row_count, log.detail) == (officer, "registry.child", 1, "admin")
+    assert (log.user, log.object_type, log.row_count, log.detail) == (
+        officer,
+        "registry.child",
+        1,
+        "后台列表（1 条结果）",
+    )
 
 
 def test_record_admin_has_no_add_change_or_delete(client, tree):
