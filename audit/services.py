@@ -18,21 +18,15 @@ from django.utils import timezone
 from audit.masking import redact
 from audit.middleware import current_request
 from audit.models import MIN_RETENTION_DAYS, AuditEvent
+from config.clientip import client_ip
 
 Action = AuditEvent.Action
 Result = AuditEvent.Result
 
 
 def client_address(request):
-    """The client's address as the server saw it (REMOTE_ADDR).
-
-    No X-Forwarded-For: the deployment declares no trusted proxy for addresses (settings has
-    only SECURE_PROXY_SSL_HEADER for the scheme, and ADMIN_ALLOWED_NETWORKS also trusts
-    REMOTE_ADDR), and a client can forge that header. A proxy in front must pass the address on.
-    """
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address (config.clientip: X-Forwarded-For only from a trusted proxy), or None."""
+    return client_ip(request)
 
 
 def object_type_of(obj):

@@ -15,6 +15,8 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "Zq8-production-like-secret-5n2Vt7YhW0pLk3MfR9sJx4Bc6Gd1Ue_aTiOo",
     "ALLOWED_HOSTS": "liushou.example.gov.cn",
+    # The admin from the bureau's management network only: without it `check --deploy` refuses.
+    "ADMIN_ALLOWED_NETWORKS": "10.8.0.0/16",
 }
 # Variables a developer's or CI's shell may carry that would change what is checked.
 _OVERRIDES = {
@@ -28,6 +30,8 @@ _OVERRIDES = {
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_COOKIES",
     "ADMIN_ALLOWED_NETWORKS",
+    "TRUSTED_PROXIES",
+    "AXES_USERNAME_FAILURE_LIMIT",
 }
 
 
@@ -52,7 +56,24 @@ def _settings(*names, **env):
 def test_check_deploy_passes_with_production_environment():
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "System check identified no issues (1 silenced)."
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+def test_check_deploy_refuses_an_empty_admin_allow_list():
+    result = _run(["manage.py", "check", "--deploy"], ADMIN_ALLOWED_NETWORKS="")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[3:5] == [
+        "?: (config.E001) 未设置 ADMIN_ALLOWED_NETWORKS：生产环境的管理后台（/admin/）将对任何地址开放。",
+        "\tHINT: 设置环境变量 ADMIN_ALLOWED_NETWORKS 为允许访问管理后台的网段（CIDR，逗号分隔），"
+        "如 ADMIN_ALLOWED_NETWORKS=10.8.0.0/16；反向代理之后还须设置 TRUSTED_PROXIES。",
+    ]
+
+
+def test_plain_check_does_not_ask_for_an_allow_list():
+    """A laptop or a test run (no --deploy) is not refused for it."""
+    result = _run(["manage.py", "check"], ADMIN_ALLOWED_NETWORKS="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
 
 
 def test_production_defaults_are_https_only():
@@ -64,7 +85,7 @@ def test_production_defaults_are_https_only():
         "SESSION_COOKIE_SECURE",
         "CSRF_COOKIE_SECURE",
         "SECURE_PROXY_SSL_HEADER",
-        "ADMIN_ALLOWED_NETWORKS",
+        "TRUSTED_PROXIES",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:-1] == [
@@ -106,6 +127,11 @@ def test_proxy_ssl_header_from_the_environment(raw, expected):
         ({"SECURE_HSTS_SECONDS": "3600"}, "环境变量 SECURE_HSTS_SECONDS=3600 太短"),
         ({"SECURE_HSTS_PRELOAD": "perhaps"}, "环境变量 SECURE_HSTS_PRELOAD='perhaps' 无法识别"),
         ({"SECURE_PROXY_SSL_HEADER": "X Forwarded Proto"}, "环境变量 SECURE_PROXY_SSL_HEADER="),
+        ({"TRUSTED_PROXIES": "nginx"}, "环境变量 TRUSTED_PROXIES 中的 'nginx' 不是网段"),
+        (
+            {"AXES_USERNAME_FAILURE_LIMIT": "5"},
+            "环境变量 AXES_USERNAME_FAILURE_LIMIT=5 应大于 5（同一地址的锁定次数）",
+        ),
         (
             {"ADMIN_ALLOWED_NETWORKS": "10.0.0.1/8"},
             "环境变量 ADMIN_ALLOWED_NETWORKS 中的 '10.0.0.1/8' 不是网段",
