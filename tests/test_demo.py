@@ -349,7 +349,7 @@ def test_demo_admin_manages_accounts_but_reads_no_records(demo):
     assert admin.has_perm("accounts.change_user")
     assert admin.has_perm("registry.change_region")
     models = {perm.split(".")[1].split("_", 1)[1] for perm in admin.get_all_permissions()}
-    assert models == {"user", "organisation", "region", "accessattempt"}
+    assert models == {"user", "organisation", "region"}
 
 
 def test_demo_admin_reaches_the_admin_pages(client, demo):

@@ -84,14 +84,14 @@ def test_each_role_gets_exactly_its_admin_permissions(tree):
             "registry.add_region",
             "registry.change_region",
             "registry.view_region",
-            "axes.view_accessattempt",
-            "axes.delete_accessattempt",
         },
         Role.SECURITY_ADMIN: {
             "accounts.change_user",
             "accounts.view_user",
             "accounts.view_organisation",
             "registry.view_region",
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",
         },
         Role.AUDIT_ADMIN: {"audit.view_auditevent"},
     }
