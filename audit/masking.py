@@ -23,8 +23,13 @@ MASK = "***"
 
 # Resident IDs (18 characters, or 15 digits for the old ones), mainland mobiles, and landlines
 # with their area code (0393-1234567, the dash already gone), matched on cleaned digits.
-_SENSITIVE = re.compile(r"[0-9]{17}[0-9X]|1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8}")
-_OLD_ID = re.compile(r"[0-9]{15}")
+_SENSITIVE = re.compile(r"[0-9]{17}[0-9X]|1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8}|[0-9]{15}")
+# Digits typed in groups (410922 20150305 1234, 138-0013-8000, 0393 8881234) are joined only
+# into a whole that reads as one: an ID with a birth date in it, a mobile, an area code and its
+# number. Dates and counts beside each other (2022-09-01 3) do not join into a "number".
+_JOINED_ID = re.compile(r"[0-9]{6}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_AREA_CODE, _LOCAL_NUMBER = re.compile(r"0[0-9]{2,3}"), re.compile(r"[0-9]{7,8}")
 # The longest text _SENSITIVE can match.
 _LONGEST = 18
 # Between the digits of a number people type spaces (any width), dashes and zero-width characters.
@@ -35,12 +40,16 @@ _RUN = re.compile(rf"\d+[Xx\uff38\uff58]?(?:{_SEPARATOR}+\d+[Xx\uff38\uff58]?)*"
 _GROUP = re.compile(r"\d+[Xx\uff38\uff58]?")
 
 
-def _sensitive(digits, *, joined):
-    """Whether cleaned ``digits`` are a whole ID or phone number. The 15-digit old ID counts
-    only unbroken: joining groups to 15 digits would mask region codes beside a page number."""
-    if _SENSITIVE.fullmatch(digits) or (digits.endswith("X") and _SENSITIVE.fullmatch(digits[:-1])):
+def _sensitive(groups):
+    """Whether the cleaned digit ``groups``, typed one after another, are one ID or phone number."""
+    digits = "".join(groups)
+    if digits.endswith("X") and len(digits) < 18:
+        digits = digits[:-1]  # 13800138000x: the letter is no part of a phone number
+    if len(groups) == 1:
+        return _SENSITIVE.fullmatch(digits) is not None
+    if len(groups) == 2 and _AREA_CODE.fullmatch(groups[0]) and _LOCAL_NUMBER.fullmatch(groups[1]):
         return True
-    return not joined and _OLD_ID.fullmatch(digits) is not None
+    return bool(_JOINED_ID.fullmatch(digits) or _MOBILE.fullmatch(digits))
 
 
 def _mask_run(match):
@@ -49,12 +58,12 @@ def _mask_run(match):
     groups = [(g.start(), g.end(), normalize_id_number(g.group())) for g in _GROUP.finditer(run)]
     hidden = [False] * len(run)
     for i, (start, _, _) in enumerate(groups):
-        digits = ""
+        length = 0
         for j in range(i, len(groups)):
-            digits += groups[j][2]
-            if len(digits) > _LONGEST:
+            length += len(groups[j][2])
+            if length > _LONGEST:
                 break
-            if _sensitive(digits, joined=j > i):
+            if _sensitive([digits for _, _, digits in groups[i : j + 1]]):
                 hidden[start : groups[j][1]] = [True] * (groups[j][1] - start)
     if not any(hidden):
         return run

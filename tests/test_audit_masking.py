@@ -173,8 +173,11 @@ def test_the_audit_logs_own_export_is_stored_without_its_search_term(client, aud
         ("电话１３８　００１３　８０００", f"电话{'*' * 13}"),
         ("q=138+0013+8000&page=2", f"q={'*' * 13}&page=2"),
         ("座机 0393 8881234", f"座机 {'*' * 12}"),
-        (f"2022-09-01 {PHONE} 第 3 页", f"2022-09-01 {'*' * 11} 第 3 页"),
-        ("410922100201 3 条 10.1.2.3 2022-02-01", "410922100201 3 条 10.1.2.3 2022-02-01"),
+        # Dates, region codes beside a count and addresses stay readable.
+        (
+            "2022-09-01 138 0013 8000 第 3 页，410922100201 3 条 10.1.2.3",
+            f"2022-09-01 {'*' * 13} 第 3 页，410922100201 3 条 10.1.2.3",
+        ),
     ],
 )
 def test_redact_masks_numbers_however_typed(text, masked):
@@ -196,7 +199,10 @@ def _legacy(**fields):
     return AuditEvent.objects.create(username="cadre_a", role=Role.VILLAGE_CADRE, **fields)
 
 
-def test_old_events_are_read_without_names_or_numbers(client, auditor, tree):
+def test_old_events_are_read_without_names_or_numbers_in_no_more_queries(client, auditor, tree):
+    _audit_page(client, auditor)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("audit_list"))
     spaced = f"{NUMBER[:6]}+{NUMBER[6:14]}+{NUMBER[14:]}"
     full_width = "".join(f"%{b:02X}" for b in NUMBER.translate(FULL_WIDTH).encode())
     _legacy(
@@ -220,7 +226,9 @@ def test_old_events_are_read_without_names_or_numbers(client, auditor, tree):
         ("列表", "留守儿童", f"查询记录；搜索：***（号码）；乡镇（街道）：编号 {tree['410922100'].pk}"),
         ("列表", "留守儿童", "查询记录；搜索：***；监护类型：祖辈监护；状态：已退出；第 2 页"),
     ]
-    page = _audit_page(client, auditor)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(reverse("audit_list"))
+    assert len(many) == len(few)
     events = [e for e in page.context["events"] if e.action != Action.LOGIN]
     shown = [(e.get_action_display(), e.shown_label, e.shown_detail) for e in events]
     assert shown == expected
@@ -230,16 +238,3 @@ def test_old_events_are_read_without_names_or_numbers(client, auditor, tree):
     assert [(row[3], row[6], row[8]) for row in rows[1:] if row[3] != "登录"] == expected
     # A name in an old import's free text cannot be told from other words; IDs and phones can.
     assert _leaks(" ".join(" ".join(row) for row in rows)) == [NAME]
-
-
-def test_reading_old_events_adds_no_queries(client, auditor):
-    _legacy(action=Action.LIST, object_type="registry.child", detail="q=%E8%B5%B5&status=exited")
-    client.force_login(auditor)
-    client.get(reverse("audit_list"))
-    with CaptureQueriesContext(connection) as few:
-        _audit_page(client, auditor)
-    for _ in range(30):
-        _legacy(action=Action.LIST, object_type="registry.child", detail="q=%E8%B5%B5&township=3&page=4")
-    with CaptureQueriesContext(connection) as many:
-        _audit_page(client, auditor)
-    assert len(many) == len(few)
