@@ -41,7 +41,7 @@ from accounts import policy
 from registry.models import ImportJob
 from registry.roster.errors import invalid_rows_workbook
 from registry.roster.pipeline import IMPORTERS, ImportScope, Verdict
-from registry.roster.reader import RosterFileError, read_roster
+from registry.roster.reader import RosterFileError, roster_height
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,12 @@ JUST_CLAIMED_SECONDS = 30
 def roster_rows(content):
     """How many rows the roster file holds (every sheet, blank rows included).
 
-    Reads the file, so a file that cannot be imported at all (format, macro workbook, zip
-    bomb, size) raises :class:`RosterFileError` here, before anything is stored.
+    Checks the file without reading its rows (registry.roster.reader.check_roster, in a child
+    process with a memory limit), so a file that cannot be imported at all (format, macro
+    workbook, zip bomb, size, past the row or column limits, mostly blank) raises
+    :class:`RosterFileError` here, at once, before anything is stored or queued.
     """
-    return sum(sheet.height for sheet in read_roster(content))
+    return roster_height(content)
 
 
 # --- services -------------------------------------------------------------------------------
