@@ -316,8 +316,12 @@ def import_jobs_recover(*, dead_worker_id=None, now=None):
         task = tasks_by_id[job.task_id]
         worker = task.worker_ids[-1] if task.worker_ids else ""
         if worker != dead_worker_id:
-            just_claimed = task.started_at and now - task.started_at < timedelta(seconds=JUST_CLAIMED_SECONDS)
-            if just_claimed or not _run_is_dead(job, now=now):
+            alive = _worker_alive(worker)
+            if alive is None:  # a worker of unknown origin: judged by the job, once it had time to lock
+                claimed = task.started_at or now
+                just_claimed = now - claimed < timedelta(seconds=JUST_CLAIMED_SECONDS)
+                alive = just_claimed or not _run_is_dead(job, now=now)
+            if alive:
                 continue
         task.set_failed(RuntimeError(f"worker {worker} died"))
         if job.restarts >= settings.IMPORT_AUTO_RESTARTS:
