@@ -100,9 +100,9 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.at:%Y-%m-%d %H:%M} {self.username or '—'} {self.get_action_display()} {self.object_label}"
-        )
+        # The object by type and number, never by its stored label (which may name a person).
+        target = f"{self.object_type}#{self.object_id}" if self.object_id is not None else self.object_type
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or '—'} {self.get_action_display()} {target}".strip()
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

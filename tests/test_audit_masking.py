@@ -238,3 +238,24 @@ def test_old_events_are_read_without_names_or_numbers_in_no_more_queries(client,
     assert [(row[3], row[6], row[8]) for row in rows[1:] if row[3] != "登录"] == expected
     # A name in an old import's free text cannot be told from other words; IDs and phones can.
     assert _leaks(" ".join(" ".join(row) for row in rows)) == [NAME]
+
+
+def test_the_admin_reads_old_events_through_the_same_masks(client, auditor):
+    event = _legacy(
+        action=Action.LIST,
+        object_type="registry.child",
+        object_label=NAME,
+        detail=f"q=%E8%B5%B5%E5%B0%8F%E7%BA%A2+{NUMBER[:6]}+{NUMBER[6:]}&status=exited",
+    )
+    client.force_login(auditor)
+    changelist = client.get(reverse("admin:audit_auditevent_changelist"))
+    change = client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
+    assert (changelist.status_code, change.status_code) == (200, 200)
+    assert (_leaks(changelist.content.decode()), _leaks(change.content.decode())) == ([], [])
+    shown = {
+        field.field["name"]: field.contents()
+        for fieldset in change.context["adminform"]
+        for line in fieldset
+        for field in line
+    }
+    assert (shown["shown_label"], shown["shown_detail"]) == ("留守儿童", "查询记录；搜索：***；状态：已退出")
