@@ -21,7 +21,13 @@ from accounts.services import role_permissions_apply
 from registry import tasks
 from registry.models import Child, ImportJob
 from tests.factories import ChildFactory, UserFactory
-from tests.test_roster_upload import job_of, roster, run_worker, upload
+from tests.test_roster_upload import (
+    _worker_keeps_the_test_connection,  # noqa: F401 - autouse here too
+    job_of,
+    roster,
+    run_worker,
+    upload,
+)
 
 State = ImportJob.State
 GET_PAGES = ("import_job", "import_job_progress", "import_job_invalid_rows")
