@@ -1,24 +1,34 @@
 """Hostile roster files: control characters and over-long cells refused per field, XML entity
-attacks (billion laughs, external entities) refused before anything is parsed or written."""
+attacks (billion laughs, external entities) refused before anything is parsed or written, and
+files that ask a reader for far more than they hold (a sparse grid, rows and columns past the
+limits, blank rows, zip bombs) refused at once without taking the process down."""
 
 import csv
 import io
 import json
 import re
+import subprocess
+import sys
+import time
 import zipfile
+from functools import partial
+from pathlib import Path
 
 import openpyxl
 import openpyxl.xml
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
+from python_calamine import CalamineWorkbook
 
 from registry.choices import Category
-from registry.models import Child, Woman
+from registry.models import Child, ImportJob, Woman
 from registry.roster import pipeline, reader
 from registry.roster.errors import invalid_rows_workbook
 from registry.roster.pipeline import IMPORTERS, ImportScope, import_children
 from registry.roster.reader import RosterFileError
+from tests import hostile_files
 from tests.factories import make_id_number, spy, years_ago
 
 HEADER = ["姓名", "身份证号", "村代码", "监护类型", "父亲状况", "母亲状况", "父亲务工地", "监护人身份证号"]
@@ -267,3 +277,249 @@ def test_a_streamed_sheet_broken_midway_is_refused_and_the_rows_written_before_r
     assert str(refused.value) == reader.UNREADABLE
     assert len(written) == 34  # rows 2-35, one chunk each, were written before the break: rolled back
     assert not Child.objects.exists()
+
+
+# --- files that ask a reader for far more than they hold (issue 12) ---------------------------
+#
+# A 2 KB workbook with one cell at NTP150000 made python-calamine allocate 48 GB and abort the
+# server process. Every file's extent is now checked, in a child process with a memory limit,
+# before any reader builds anything.
+
+ROOT = Path(__file__).resolve().parent.parent
+EMPTY_150000 = (
+    "工作表“Sheet1”有大片空白区域：到第150000行为止只有2行有内容。请删除多余的空行后重新保存，再导入。"
+)
+
+
+def upload(client, content, name):
+    handle = io.BytesIO(content)
+    handle.name = name
+    return client.post(reverse("import_upload"), {"category": "child", "file": handle})
+
+
+@pytest.mark.parametrize("dimension", [True, False], ids=["declared", "undeclared"])
+def test_sparse_workbook_is_refused_before_a_grid_is_built(dimension):
+    with pytest.raises(RosterFileError) as refused:
+        reader.read_roster(hostile_files.sparse_workbook(dimension=dimension))
+
+    assert str(refused.value) == EMPTY_150000
+    assert reader.EMPTY_ROWS.format(sheet="Sheet1", rows=150_000, filled=2) == EMPTY_150000
+
+
+# Reads both sparse workbooks under a 2 GB address-space limit, as a gunicorn worker would.
+READ_SPARSE_WORKBOOKS = """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+from registry.roster import reader
+from tests import hostile_files
+for dimension in (True, False):
+    try:
+        reader.read_roster(hostile_files.sparse_workbook(dimension=dimension))
+    except reader.RosterFileError as refused:
+        print(refused)
+"""
+
+
+def test_sparse_workbook_leaves_the_reading_process_alive():
+    done = subprocess.run(
+        [sys.executable, "-c", READ_SPARSE_WORKBOOKS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+    assert (done.returncode, done.stdout.splitlines(), done.stderr) == (0, [EMPTY_150000] * 2, "")
+
+
+def _calamine_grid(content):
+    """python-calamine building the first sheet's dense grid (what the reader did unchecked)."""
+    CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_name("Sheet1")
+
+
+def test_a_check_that_runs_out_of_memory_is_a_refusal_and_this_process_lives():
+    """The child's memory limit holds whatever the check runs: python-calamine, asked for
+    48 GB, aborts the child (SIGABRT), not this process."""
+    with pytest.raises(RosterFileError) as refused:
+        reader._in_child(_calamine_grid, hostile_files.sparse_workbook())
+
+    assert str(refused.value) == reader.CHECK_FAILED
+
+
+def test_a_check_that_runs_past_its_time_is_a_refusal(monkeypatch):
+    monkeypatch.setattr(reader, "CHECK_SECONDS", 1)
+
+    started = time.monotonic()
+    with pytest.raises(RosterFileError) as refused:
+        reader._in_child(time.sleep, 30)
+
+    assert str(refused.value) == reader.CHECK_FAILED
+    assert time.monotonic() - started < 10
+
+
+def test_sparse_workbook_upload_is_refused_on_the_form(client, cast):
+    client.force_login(cast["county"])
+
+    response = upload(client, hostile_files.sparse_workbook(), "花名册.xlsx")
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [EMPTY_150000]
+    assert EMPTY_150000 in response.content.decode()
+    assert ImportJob.objects.count() == 0
+
+
+def test_rows_past_the_limit_are_refused_in_the_request_from_the_declared_range(client, cast):
+    """The probe's 300,000-row file took 34 s in the request and was queued; its <dimension>
+    refuses it now before a row is read, and no job is created."""
+    client.force_login(cast["county"])
+
+    response = upload(client, hostile_files.rows_workbook(300_000), "三十万行.xlsx")
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "工作表“Sheet1”的范围达300001行，超过200000行的上限：请拆分后分批导入；如果其中多是空行，请删除多余的空行后重新保存。"
+    ]
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        partial(hostile_files.rows_workbook, 200_001, dimension=False),
+        partial(hostile_files.csv_rows, 200_001),
+    ],
+    ids=["xlsx-undeclared", "csv"],
+)
+def test_rows_past_the_limit_are_refused_when_counted(make):
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(make())
+
+    assert (
+        str(refused.value)
+        == reader.TOO_MANY_ROWS.format(limit=200_000)
+        == "文件行数超过200000行，请拆分后分批导入。"
+    )
+
+
+def test_rows_at_the_limit_pass_the_check():
+    extents = reader.check_roster(hostile_files.rows_workbook(199_999, dimension=False))
+
+    assert [(e.rows, e.columns, e.filled) for e in extents] == [(200_000, 8, 200_000)]
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (partial(hostile_files.empty_rows_workbook, 100_000), "空行.xlsx"),
+        (partial(hostile_files.csv_rows, 100_000, blank=True), "空行.csv"),
+    ],
+    ids=["xlsx-styled-cells", "csv-commas"],
+)
+def test_a_hundred_thousand_empty_rows_are_refused_not_queued(client, cast, make, name):
+    client.force_login(cast["county"])
+
+    response = upload(client, make(), name)
+
+    sheet = "CSV" if name.endswith(".csv") else "Sheet1"
+    assert response.context["form"].errors["file"] == [
+        f"工作表“{sheet}”有大片空白区域：到第100001行为止只有1行有内容。请删除多余的空行后重新保存，再导入。"
+    ]
+    assert ImportJob.objects.count() == 0
+
+
+def test_blank_rows_up_to_the_limit_are_read(cast):
+    content = csv_file([child_row(), *[[""] * len(HEADER)] * reader.MAX_BLANK_ROWS, child_row("李小红")])
+
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]))
+
+    assert (result.errors, len(result.rows)) == ([], 2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        partial(hostile_files.wide_workbook, 10_000),
+        partial(hostile_files.csv_rows, 1, header=hostile_files.wide_header(10_000)),
+    ],
+    ids=["xlsx", "csv"],
+)
+def test_ten_thousand_columns_with_real_header_names_are_refused(make):
+    content = make()
+
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(content)
+
+    sheet = "Sheet1" if content.startswith(reader.ZIP_MAGIC) else "CSV"
+    assert str(refused.value) == (
+        f"工作表“{sheet}”有10000列，超过200列的上限：请删除多余的列后重新保存，再导入。"
+    )
+
+
+def test_one_far_cell_right_of_the_data_is_a_huge_empty_range():
+    content = hostile_files.sparse_workbook(column="NTP", row=3)
+
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(content)
+
+    assert str(refused.value) == (
+        "工作表“Sheet1”有大片空白区域：范围到第10000列，超过200列的上限，其中多是空列。请删除多余的空列后重新保存，再导入。"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            hostile_files.sparse_xls,
+            "工作表“Sheet1”有大片空白区域：到第60001行为止只有2行有内容。请删除多余的空行后重新保存，再导入。",
+        ),
+        (
+            partial(hostile_files.wide_xls, 256),
+            "工作表“Sheet1”有256列，超过200列的上限：请删除多余的列后重新保存，再导入。",
+        ),
+    ],
+    ids=["sparse", "wide"],
+)
+def test_legacy_xls_past_the_limits_is_refused(make, message):
+    with pytest.raises(RosterFileError) as refused:
+        reader.read_roster(make())
+
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    "make",
+    [hostile_files.bomb_workbook, hostile_files.lying_bomb_workbook],
+    ids=["honest-headers", "lying-headers"],
+)
+def test_zip_bombs_are_refused(make):
+    """A part that inflates past what its header declares is refused as the bomb it is: the
+    limit on the unpacked size counts the declared sizes."""
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(make())
+
+    assert str(refused.value) == reader.BOMB.format(limit=200)
+
+
+def test_a_sheet_in_a_form_the_fast_scan_does_not_know_is_scanned_exactly():
+    """Cells without r (positions implicit) and a namespace prefix: calamine still reads them,
+    so the check counts them as it does."""
+    sheet = (
+        '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        '<x:row r="1"><x:c t="inlineStr"><x:is><x:t>姓名</x:t></x:is></x:c></x:row>'
+        '<x:row r="150000">' + "<x:c><x:v>1</x:v></x:c>" * 3 + "</x:row></x:sheetData></x:worksheet>"
+    )
+
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(hostile_files.workbook(sheet))
+
+    assert str(refused.value) == EMPTY_150000
+
+
+def test_a_normal_roster_is_checked_once_per_process(cast, monkeypatch):
+    """A preview and its commit (or the upload's row count and its preview) check the file once."""
+    content = xlsx_file([child_row(), child_row("李小红")])
+    checks = []
+    monkeypatch.setattr(reader, "_in_child", spy(reader._in_child, checks))
+    monkeypatch.setattr(reader, "_CHECKED", {})
+
+    assert reader.roster_height(content) == 3
+    result = import_children(content, scope=ImportScope.for_user(cast["county"]), commit=True)
+
+    assert (len(checks), result.errors, Child.objects.count()) == (1, [], 2)

@@ -27,6 +27,7 @@ float: the normalisers take either.
 """
 
 import csv
+import faulthandler
 import hashlib
 import io
 import itertools
@@ -96,7 +97,7 @@ DECLARED_TOO_MANY_ROWS = (
     "如果其中多是空行，请删除多余的空行后重新保存。"
 )
 EMPTY_ROWS = (
-    "工作表“{sheet}”有大片空白区域：范围到第{rows}行，只有{filled}行有内容。"
+    "工作表“{sheet}”有大片空白区域：到第{rows}行为止只有{filled}行有内容。"
     "请删除多余的空行后重新保存，再导入。"
 )
 TOO_MANY_COLUMNS = "工作表“{sheet}”有{columns}列，超过{limit}列的上限：请删除多余的列后重新保存，再导入。"
@@ -246,6 +247,14 @@ def _judge(extent):
         raise RosterFileError(EMPTY_COLUMNS.format(sheet=sheet, columns=extent.columns, limit=MAX_COLUMNS))
 
 
+def _judge_early(extent):
+    """Refuse at once, while a sheet is still being read, what is already past the row or
+    column limit; blank rows (and the declared range, which rows not reached yet may fill) are
+    judged once the whole sheet is read, so that the message counts them all."""
+    if extent.filled > MAX_ROWS or extent.rows > MAX_ROWS or extent.columns > MAX_COLUMNS:
+        _judge(extent)
+
+
 def _xlsx_extents(content):
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -343,7 +352,7 @@ def _column_number(letters):
 
 
 def _split_ref(ref):
-    """ "NTP150000" → (150000, 9998); (0, 0) for what is not a cell reference."""
+    """ "NTP150000" → (150000, 10000); (0, 0) for what is not a cell reference."""
     match = re.fullmatch(r"\$?([A-Za-z]{1,16})\$?(\d{1,16})", ref.strip())
     if not match:
         return 0, 0
@@ -511,9 +520,7 @@ class _SheetScan:
         self._check()
 
     def _check(self):
-        """Refuse at once what is already past a limit (the declared range is judged at the end:
-        rows not reached yet may fill it)."""
-        _judge(self.extent(declared=False))
+        _judge_early(self.extent(declared=False))
 
     def extent(self, *, visible=True, xml_bytes=0, declared=True):
         if self.columns and isinstance(next(iter(self.columns)), bytes):
@@ -539,14 +546,16 @@ def _xls_extents(content):
         if meta.typ != SheetTypeEnum.WorkSheet:
             continue
         sheet = workbook.get_sheet_by_name(meta.name)
-        rows, columns = sheet.total_height, sheet.total_width
+        last = sheet.end  # (row, column) of the range's last cell, from 0; None when empty
+        rows, columns = (last[0] + 1, last[1] + 1) if last else (0, 0)
+        if rows * columns > XLS_MAX_CELLS:
+            raise RosterFileError(XLS_TOO_BIG.format(sheet=meta.name, rows=rows, columns=columns))
         filled, used = 0, set()
-        if rows * columns <= XLS_MAX_CELLS:
-            for cells in sheet.iter_rows():
-                if any(cell not in ("", None) for cell in cells):
-                    filled += 1
-                    if columns > MAX_COLUMNS:
-                        used.update(j for j, cell in enumerate(cells) if cell not in ("", None))
+        for cells in sheet.iter_rows():
+            if any(cell not in ("", None) for cell in cells):
+                filled += 1
+                if columns > MAX_COLUMNS:
+                    used.update(j for j, cell in enumerate(cells) if cell not in ("", None))
         extent = Extent(
             meta.name,
             rows,
@@ -556,8 +565,6 @@ def _xls_extents(content):
             meta.visible == SheetVisibleEnum.Visible,
         )
         _judge(extent)
-        if extent.cells > XLS_MAX_CELLS:
-            raise RosterFileError(XLS_TOO_BIG.format(sheet=meta.name, rows=rows, columns=columns))
         extents.append(extent)
     return extents
 
@@ -573,7 +580,7 @@ def _csv_extent(content):
             if len(cells) > MAX_COLUMNS:
                 used = max(used, max(j + 1 for j, cell in enumerate(cells) if cell.strip()))
         if rows % 1000 == 0:
-            _judge(Extent("CSV", rows, columns, filled, used or min(columns, MAX_COLUMNS)))
+            _judge_early(Extent("CSV", rows, columns, filled, used or min(columns, MAX_COLUMNS)))
     return Extent("CSV", rows, columns, filled, used or min(columns, MAX_COLUMNS))
 
 
@@ -648,16 +655,22 @@ def _read_within(fd, pid, deadline):
 
 def _limit_child():
     """Cap the child's address space at what it has now plus CHECK_MEMORY_BYTES, its CPU time at
-    CHECK_SECONDS, and silence its stderr (an allocator's abort prints a backtrace)."""
+    CHECK_SECONDS, and silence it (an allocator's abort prints a backtrace, and so does
+    faulthandler where it is on)."""
+    faulthandler.disable()
     try:
         with open("/proc/self/statm") as statm:
             current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         current = None
-    if current is not None:
-        limit = current + CHECK_MEMORY_BYTES
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CPU, (CHECK_SECONDS, CHECK_SECONDS + 1))
+    for kind, wanted in (
+        (resource.RLIMIT_AS, current and current + CHECK_MEMORY_BYTES),
+        (resource.RLIMIT_CPU, CHECK_SECONDS),
+    ):
+        if wanted:
+            hard = resource.getrlimit(kind)[1]
+            limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(kind, (limit, hard))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
