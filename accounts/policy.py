@@ -8,7 +8,8 @@ user's scope the views answer 404, never a 403 that confirms a record exists.
 
 from django.db.models import Q
 
-from accounts.models import ADMIN_ROLES, Role
+from accounts.models import ADMIN_ROLES, Role, User
+from registry.codes import prefix_range
 
 # Roles that read children's, women's and elders' records (a liaison reads them masked).
 RECORD_READERS = {
@@ -29,15 +30,6 @@ def _active(user):
 
 def has_role(user, *roles):
     return _active(user) and user.role in roles
-
-
-def prefix_range(prefix):
-    """The 12-digit codes that start with ``prefix``, as an inclusive range.
-
-    A range, not LIKE 'prefix%': PostgreSQL serves a range and its ORDER BY from the ordinary
-    index under any collation (bench/registry.py: a county's page query 62–314 ms → 1 ms).
-    """
-    return prefix.ljust(12, "0"), prefix.ljust(12, "9")
 
 
 def prefixes_q(prefixes, field):
@@ -148,9 +140,25 @@ def can_run_campaigns(user):
     return has_role(user, Role.CITY_OFFICE)
 
 
-def can_submit_return(user, village):
-    """May fill in and submit ``village``'s return: its own cadre."""
+def is_village_cadre_of(user, village):
     return has_role(user, Role.VILLAGE_CADRE) and in_scope(user, village.code)
+
+
+def village_has_cadre(village):
+    """Has ``village`` an active cadre account of its own (one indexed query)?"""
+    return User.objects.filter(role=Role.VILLAGE_CADRE, region_id=village.pk, is_active=True).exists()
+
+
+def can_submit_return(user, village):
+    """May fill in and submit ``village``'s return: its own cadre; or, while the village has no cadre
+    account, its township's reviewer on the village's behalf (乡镇代报, recorded as such)."""
+    if is_village_cadre_of(user, village):
+        return True
+    return (
+        has_role(user, Role.TOWNSHIP_REVIEWER)
+        and in_scope(user, village.code)
+        and not village_has_cadre(village)
+    )
 
 
 def can_review_villages(user, township):

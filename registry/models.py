@@ -12,6 +12,7 @@ from django.db.models.lookups import Exact
 from simple_history.models import HistoricalRecords
 
 from accounts import policy
+from registry import codes
 from registry.choices import (
     Assistance,
     Category,
@@ -27,6 +28,7 @@ from registry.choices import (
     Schooling,
     Sex,
 )
+from registry.codes import full_code
 
 
 class RegionLevel(models.TextChoices):
@@ -37,14 +39,8 @@ class RegionLevel(models.TextChoices):
     VILLAGE = "village", "村（社区）"
 
 
-# Significant digits of a code at each level; the rest of the 12 digits are zeros.
-PREFIX_LENGTH = {
-    RegionLevel.PROVINCE: 2,
-    RegionLevel.CITY: 4,
-    RegionLevel.COUNTY: 6,
-    RegionLevel.TOWNSHIP: 9,
-    RegionLevel.VILLAGE: 12,
-}
+# Significant digits of a code at each level; the rest of the 12 digits are zeros (registry/codes.py).
+PREFIX_LENGTH = {level: codes.LENGTH[level.value] for level in RegionLevel}
 LEVEL_ORDER = list(PREFIX_LENGTH)
 
 
@@ -54,9 +50,6 @@ def child_level(level):
     return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
 
 
-def full_code(code):
-    """Pad a 2/4/6/9-digit code to the 12-digit statistical code."""
-    return code.ljust(12, "0")
 
 
 class ScopedQuerySet(models.QuerySet):

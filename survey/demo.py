@@ -2,8 +2,9 @@
 back, some overdue, zero returns among them, and one inspection of a county with spot checks
 and open rectifications. Deterministic; loading twice changes nothing.
 
-States are written in bulk with their events (a few thousand villages through the one-by-one
-services would make `make run` slow); the events say the same as the services would.
+States are written in bulk, walking the rows of survey.workflows.RETURN (a few thousand villages
+through the one-by-one services would make `make run` slow); events and audit events say what the
+services would.
 """
 
 import random
@@ -13,13 +14,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Role, User
+from audit.models import AuditEvent
 from registry.choices import Category, RecordStatus
+from registry.codes import prefix
 from registry.models import RECORD_MODELS, Region, RegionLevel
-from survey import supervision
+from survey import supervision, workflows
 from survey.models import (
     Campaign,
     Inspection,
-    ReturnAction,
     ReturnEvent,
     ReturnState,
     Verdict,
@@ -70,131 +72,136 @@ def _counts_by_village(campaign):
     return counts
 
 
+# Each demo outcome as the actions that lead to it through survey.workflows.RETURN.
+PATHS = {
+    ReturnState.NOT_STARTED: [],
+    ReturnState.IN_PROGRESS: ["start"],
+    ReturnState.SUBMITTED: ["start", "submit"],
+    "returned": ["start", "submit", "send_back"],
+    ReturnState.TOWNSHIP_APPROVED: ["start", "submit", "approve"],
+    ReturnState.COUNTY_APPROVED: ["start", "submit", "approve", "county_approve"],
+}
+# Days after the village started that each action happened.
+DAYS_AFTER = {"start": 0, "submit": 1, "send_back": 3, "approve": 4, "county_approve": 8}
+
+
 def demo_returns_load(*, campaign):
-    """Give every 未开始 return of ``campaign`` its demo state and events (only once)."""
+    """Give every 未开始 return of ``campaign`` its demo state and events (only once).
+
+    Written in bulk (a few thousand villages through the one-by-one services would make
+    `make run` slow), but every step is a row of survey.workflows.RETURN taken by someone the row
+    allows: the village's cadre, or — for a village without a cadre account — its township's
+    reviewer on the village's behalf (乡镇代报); each step also has its audit event, as the
+    services write."""
     if ReturnEvent.objects.filter(village_return__campaign=campaign).exists():
         return 0
     rng = random.Random(2022)
-    cadres = {u.region_id: u for u in User.objects.filter(role=Role.VILLAGE_CADRE)}
+    cadres = {u.region_id: u for u in User.objects.filter(role=Role.VILLAGE_CADRE, is_active=True)}
     reviewers = {
-        u.region.code[:9]: u
+        prefix(u.region.code, "township"): u
         for u in User.objects.filter(role=Role.TOWNSHIP_REVIEWER).select_related("region")
     }
     counties = {
-        u.region.code[:6]: u for u in User.objects.filter(role=Role.COUNTY_OFFICER).select_related("region")
+        prefix(u.region.code, "county"): u
+        for u in User.objects.filter(role=Role.COUNTY_OFFICER).select_related("region")
     }
-    fallback = User.objects.get(username="city")
     counts = _counts_by_village(campaign)
     empty = dict.fromkeys(Category.values, 0)
-    returns = list(VillageReturn.objects.filter(campaign=campaign).order_by("village_code"))
-    # 清丰县 is the demo county: keep its first township open for the walk-through.
-    walkthrough = (
-        Region.objects.filter(users__username="township").values_list("code", flat=True).first() or ""
+    returns = list(
+        VillageReturn.objects.filter(campaign=campaign)
+        .select_related("campaign", "village")
+        .order_by("village_code")
     )
-    events, changed = [], []
+    # 清丰县 is the demo county: keep its first township open for the walk-through.
+    walkthrough = Region.objects.filter(users__username="township").values_list("code", flat=True).first()
+    walkthrough = prefix(walkthrough, "township") if walkthrough else None
+    events, audits, changed = [], [], []
     for ret in returns:
         code = ret.village_code
-        cadre = cadres.get(ret.village_id, fallback)
-        reviewer = reviewers.get(code[:9], fallback)
-        county = counties.get(code[:6], fallback)
+        township, county = prefix(code, "township"), prefix(code, "county")
+        cadre = cadres.get(ret.village_id)
+        actors = {
+            "start": cadre or reviewers[township],
+            "submit": cadre or reviewers[township],
+            "send_back": reviewers[township],
+            "approve": reviewers[township],
+            "county_approve": counties[county],
+        }
         roll = rng.random()
-        if walkthrough and code.startswith(walkthrough[:9]):
-            target = ReturnState.NOT_STARTED if roll < 0.5 else ReturnState.SUBMITTED
+        if walkthrough and township == walkthrough:
+            outcome = ReturnState.NOT_STARTED if roll < 0.5 else ReturnState.SUBMITTED
         elif roll < 0.70:
-            target = (
+            outcome = (
                 ReturnState.COUNTY_APPROVED
-                if code[:6] in ("410902", "410926", "410927")
+                if county in ("410902", "410926", "410927")
                 else ReturnState.TOWNSHIP_APPROVED
             )
         elif roll < 0.82:
-            target = ReturnState.SUBMITTED
+            outcome = ReturnState.SUBMITTED
         elif roll < 0.90:
-            target = "returned"
+            outcome = "returned"
         elif roll < 0.95:
-            target = ReturnState.IN_PROGRESS
+            outcome = ReturnState.IN_PROGRESS
         else:
-            target = ReturnState.NOT_STARTED
+            outcome = ReturnState.NOT_STARTED
         snapshot = counts.get(code, empty)
         zero = not any(snapshot.values())
         day = START + timedelta(days=rng.randint(3, 50))
-        steps = []
-        if target != ReturnState.NOT_STARTED:
-            steps.append(
-                (ReturnAction.START, ReturnState.NOT_STARTED, ReturnState.IN_PROGRESS, cadre, "", day)
-            )
-        if target in (
-            ReturnState.SUBMITTED,
-            ReturnState.TOWNSHIP_APPROVED,
-            ReturnState.COUNTY_APPROVED,
-            "returned",
-        ):
-            action = ReturnAction.SUBMIT_ZERO if zero else ReturnAction.SUBMIT
-            steps.append(
-                (action, ReturnState.IN_PROGRESS, ReturnState.SUBMITTED, cadre, "", day + timedelta(days=1))
-            )
-            ret.snapshot, ret.is_zero_return, ret.submitted_at = (
-                snapshot,
-                zero,
-                _at(day + timedelta(days=1), 10),
-            )
-        if target == "returned":
-            reason = rng.choice(
-                ["监护人电话缺失，请补充", "有两名儿童父母已返乡，请核实", "身份证号与户籍信息不符"]
-            )
-            steps.append(
-                (
-                    ReturnAction.RETURN,
-                    ReturnState.SUBMITTED,
-                    ReturnState.IN_PROGRESS,
-                    reviewer,
-                    reason,
-                    day + timedelta(days=3),
+        state = ret.state
+        for index, action in enumerate(PATHS[outcome]):
+            key = ("submit_zero" if zero else "submit") if action == "submit" else action
+            target = workflows.RETURN.target(state, key)
+            when = _at(day + timedelta(days=DAYS_AFTER[action]), 9 + index)
+            reason = ""
+            if action == "submit":
+                ret.snapshot, ret.is_zero_return, ret.submitted_at = snapshot, zero, when
+                ret.submitted_on_behalf = cadre is None
+            if action == "send_back":
+                reason = rng.choice(
+                    ["监护人电话缺失，请补充", "有两名儿童父母已返乡，请核实", "身份证号与户籍信息不符"]
                 )
+                ret.last_reason = reason
+            actor = actors[action]
+            event = ReturnEvent(
+                village_return=ret,
+                action=workflows.event_action(key),
+                from_state=state,
+                to_state=target,
+                actor=actor,
+                reason=reason,
+                on_behalf=action in ("start", "submit") and cadre is None,
+                at=when,
             )
-            ret.last_reason = reason
-            target = ReturnState.IN_PROGRESS
-        if target in (ReturnState.TOWNSHIP_APPROVED, ReturnState.COUNTY_APPROVED):
-            steps.append(
-                (
-                    ReturnAction.APPROVE,
-                    ReturnState.SUBMITTED,
-                    ReturnState.TOWNSHIP_APPROVED,
-                    reviewer,
-                    "",
-                    day + timedelta(days=4),
-                )
-            )
-        if target == ReturnState.COUNTY_APPROVED:
-            steps.append(
-                (
-                    ReturnAction.COUNTY_APPROVE,
-                    ReturnState.TOWNSHIP_APPROVED,
-                    target,
-                    county,
-                    "",
-                    day + timedelta(days=8),
-                )
-            )
-        for index, (action, before, after, actor, reason, when) in enumerate(steps):
-            events.append(
-                ReturnEvent(
-                    village_return=ret,
-                    action=action,
-                    from_state=before,
-                    to_state=after,
-                    actor=actor,
-                    reason=reason,
-                    at=_at(when, 9 + index),
-                )
-            )
-        if target != ReturnState.NOT_STARTED:
-            ret.state = target
+            events.append(event)
+            audits.append(_audit_event(actor, ret, event, when))
+            state = target
+        if state != ret.state:
+            ret.state = state
             changed.append(ret)
     VillageReturn.objects.bulk_update(
-        changed, ["state", "snapshot", "is_zero_return", "submitted_at", "last_reason"], batch_size=1000
+        changed,
+        ["state", "snapshot", "is_zero_return", "submitted_at", "submitted_on_behalf", "last_reason"],
+        batch_size=1000,
     )
     ReturnEvent.objects.bulk_create(events, batch_size=2000)
+    AuditEvent.objects.bulk_create(audits, batch_size=2000)
     return len(changed)
+
+
+def _audit_event(actor, ret, event, when):
+    """The 流程操作 event survey.services._transition writes for ``event``, dated ``when``."""
+    detail = f"{event}" + (f"（原因：{event.reason}）" if event.reason else "")
+    return AuditEvent(
+        at=when,
+        user=actor,
+        username=actor.get_username(),
+        role=actor.role,
+        action=AuditEvent.Action.WORKFLOW,
+        object_type="survey.villagereturn",
+        object_id=ret.pk,
+        object_label=str(ret)[:100],
+        detail=detail[:500],
+    )
 
 
 def demo_inspection_load(*, campaign):

@@ -1,9 +1,11 @@
 """What waits for a user on their home page: returned to me, awaiting my review, overdue."""
 
+from django.db.models import Exists, OuterRef
+
 from accounts import policy
-from accounts.models import Role
+from accounts.models import Role, User
 from registry.models import Region, RegionLevel
-from survey.models import Rectification, ReturnState, VillageReturn
+from survey.models import OPEN_STATES, Rectification, ReturnState, VillageReturn
 from survey.progress import progress_by_child_region
 from survey.services import active_campaign
 
@@ -27,6 +29,11 @@ def waiting_for(user):
         inbox["my_return"] = returns.first()
     elif user.role == Role.TOWNSHIP_REVIEWER:
         inbox["to_review"] = list(returns.filter(state=ReturnState.SUBMITTED).order_by("submitted_at")[:20])
+        # Villages without a cadre account: the township enters and submits for them (乡镇代报).
+        cadre = User.objects.filter(role=Role.VILLAGE_CADRE, is_active=True, region=OuterRef("village"))
+        without = returns.filter(state__in=OPEN_STATES).exclude(Exists(cadre)).order_by("village_code")
+        inbox["on_behalf"] = list(without[:20])
+        inbox["on_behalf_count"] = without.count()
     elif user.role == Role.COUNTY_OFFICER:
         county = Region.objects.get(code=user.region.code)
         townships = list(county.children.filter(level=RegionLevel.TOWNSHIP))

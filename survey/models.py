@@ -101,6 +101,9 @@ class VillageReturn(models.Model):
     is_zero_return = models.BooleanField("零报告", default=False)
     snapshot = models.JSONField("提交时人数", default=dict, blank=True)
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    submitted_on_behalf = models.BooleanField(
+        "乡镇代报", default=False, help_text="本村没有村干部账号，由乡镇审核员代村填报提交。"
+    )
     last_reason = models.CharField("最近退回/重新打开原因", max_length=200, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -151,6 +154,7 @@ class ReturnEvent(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField("原因", max_length=200, blank=True)
+    on_behalf = models.BooleanField("代村办理", default=False)
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
 
     class Meta:
@@ -159,7 +163,8 @@ class ReturnEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self):
-        return f"{self.get_action_display()}：{self.get_from_state_display()} → {self.get_to_state_display()}"
+        text = f"{self.get_action_display()}：{self.get_from_state_display()} → {self.get_to_state_display()}"
+        return text + ("（乡镇代报）" if self.on_behalf else "")
 
 
 # --- supervision (督导) ------------------------------------------------------------------------

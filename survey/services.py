@@ -2,29 +2,25 @@
 atomic, each checking the policy and the state, writing its event and saying its side effects.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import policy
 from audit.services import Action, audit_record
 from registry.choices import Category, RecordStatus
+from registry.codes import ancestor_code
 from registry.models import RECORD_MODELS, Region, RegionLevel
 from registry.statistics import village_statistics_rebuild
+from survey import workflows
 from survey.models import (
     LOCKED_STATES,
-    OPEN_STATES,
     Campaign,
     CampaignStatus,
-    ReturnAction,
     ReturnEvent,
     ReturnState,
     VillageReturn,
 )
-
-
-class TransitionRefused(ValidationError):
-    """A transition the state or the policy does not allow; the message says why in Chinese."""
+from workflow import TransitionRefused
 
 
 def active_campaign():
@@ -153,25 +149,29 @@ def village_return_for(campaign, village):
 
 
 # --- village returns ------------------------------------------------------------------------
+# Every change moves through the table survey.workflows.RETURN: who may, from which state, to which.
 
 
-def _transition(village_return, *, user, action, allowed_from, to_state, reason="", **changes):
-    """Move a return from one of ``allowed_from`` to ``to_state`` and write the event (a
-    ReturnEvent and a 流程操作 audit event)."""
+def _transition(village_return, *, user, action, reason="", **changes):
+    """Take ``action`` (a key of the RETURN table) on the return, as the table says, and write the
+    event (a ReturnEvent and a 流程操作 audit event)."""
     ret = (
         VillageReturn.objects.select_for_update()
         .select_related("campaign", "village")
         .get(pk=village_return.pk)
     )
     _require(ret.campaign.status == CampaignStatus.ACTIVE, "该摸底排查不在进行中，报表不能再变动。")
-    if ret.state not in allowed_from:
-        raise TransitionRefused(
-            f"报表当前为「{ret.get_state_display()}」，不能{ReturnAction(action).label}。"
-        )
+    row = workflows.RETURN.check(user, ret, action)
     event = ReturnEvent(
-        village_return=ret, action=action, from_state=ret.state, to_state=to_state, actor=user, reason=reason
+        village_return=ret,
+        action=workflows.event_action(action),
+        from_state=ret.state,
+        to_state=row.target,
+        actor=user,
+        reason=reason,
+        on_behalf=bool(changes.get("submitted_on_behalf")),
     )
-    ret.state = to_state
+    ret.state = row.target
     for name, value in changes.items():
         setattr(ret, name, value)
     ret.save(update_fields=["state", "updated_at", *changes])
@@ -195,25 +195,22 @@ def _reason(reason, what):
 @transaction.atomic
 def village_return_start(*, user, village_return):
     """未开始 → 填报中, by the village's cadre. Side effects: event."""
-    _require(policy.can_submit_return(user, village_return.village), "只有本村的村干部可以填报本村报表。")
-    return _transition(
-        village_return,
-        user=user,
-        action=ReturnAction.START,
-        allowed_from=(ReturnState.NOT_STARTED,),
-        to_state=ReturnState.IN_PROGRESS,
-    )
+    workflows.RETURN.check_who(user, village_return, "start")
+    return _transition(village_return, user=user, action="start")
 
 
 @transaction.atomic
 def village_return_submit(*, user, village_return, zero=False):
-    """未开始/填报中 → 已提交, by the village's cadre; ``zero`` for a 零报告.
+    """未开始/填报中 → 已提交, by the village's cadre — or, for a village with no cadre account, by
+    its township's reviewer on the village's behalf (乡镇代报, shown as such); ``zero`` for a 零报告.
 
     Side effects: snapshots the village's active records per screened category; a zero return
     is refused while the village has records, and an ordinary one while it has none (so "no
-    records" and "not yet reported" are never confused); event.
+    records" and "not yet reported" are never confused); marks a township's submission as on the
+    village's behalf; event.
     """
-    _require(policy.can_submit_return(user, village_return.village), "只有本村的村干部可以提交本村报表。")
+    action = "submit_zero" if zero else "submit"
+    workflows.RETURN.check_who(user, village_return, action)
     counts = live_counts(village_return.campaign, village_return.village)
     total = sum(counts.values())
     if zero:
@@ -223,70 +220,37 @@ def village_return_submit(*, user, village_return, zero=False):
     return _transition(
         village_return,
         user=user,
-        action=ReturnAction.SUBMIT_ZERO if zero else ReturnAction.SUBMIT,
-        allowed_from=OPEN_STATES,
-        to_state=ReturnState.SUBMITTED,
+        action=action,
         snapshot=counts,
         is_zero_return=zero,
         submitted_at=timezone.now(),
+        submitted_on_behalf=not policy.is_village_cadre_of(user, village_return.village),
     )
-
-
-def _township_of(village_return):
-    return Region.objects.get(code=village_return.village_code[:9] + "000")
 
 
 @transaction.atomic
 def village_return_send_back(*, user, village_return, reason):
     """已提交 → 填报中 (退回), by the township reviewer, with a required reason. Side effects: event."""
-    _require(policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以退回。")
+    workflows.RETURN.check_who(user, village_return, "send_back")
     reason = _reason(reason, "退回")
-    return _transition(
-        village_return,
-        user=user,
-        action=ReturnAction.RETURN,
-        allowed_from=(ReturnState.SUBMITTED,),
-        to_state=ReturnState.IN_PROGRESS,
-        reason=reason,
-        last_reason=reason,
-    )
+    return _transition(village_return, user=user, action="send_back", reason=reason, last_reason=reason)
 
 
 @transaction.atomic
 def village_return_approve(*, user, village_return):
     """已提交 → 乡镇已审核, by the township reviewer. Side effects: the village's records are
     locked against the cadre's edits; event."""
-    _require(policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以审核。")
-    return _transition(
-        village_return,
-        user=user,
-        action=ReturnAction.APPROVE,
-        allowed_from=(ReturnState.SUBMITTED,),
-        to_state=ReturnState.TOWNSHIP_APPROVED,
-    )
+    workflows.RETURN.check_who(user, village_return, "approve")
+    return _transition(village_return, user=user, action="approve")
 
 
 @transaction.atomic
 def village_return_reopen(*, user, village_return, reason):
     """乡镇已审核 → 填报中 by the township reviewer, or 县级已审核 → 填报中 by the county officer,
     with a required reason. Side effects: the records are unlocked; event."""
-    county = Region.objects.get(code=village_return.village_code[:6] + "000000")
-    if village_return.state == ReturnState.COUNTY_APPROVED:
-        _require(policy.can_approve_townships(user, county), "县级已审核的报表只能由县级民政重新打开。")
-    else:
-        _require(
-            policy.can_review_villages(user, _township_of(village_return)), "只有本乡镇的审核员可以重新打开。"
-        )
+    workflows.RETURN.check_who(user, village_return, "reopen")
     reason = _reason(reason, "重新打开")
-    return _transition(
-        village_return,
-        user=user,
-        action=ReturnAction.REOPEN,
-        allowed_from=LOCKED_STATES,
-        to_state=ReturnState.IN_PROGRESS,
-        reason=reason,
-        last_reason=reason,
-    )
+    return _transition(village_return, user=user, action="reopen", reason=reason, last_reason=reason)
 
 
 @transaction.atomic
@@ -297,7 +261,7 @@ def township_approve(*, user, campaign, township):
     Side effects: one event per village; refused (nothing changed) while any village is not
     yet approved by the township, naming how many.
     """
-    county = Region.objects.get(code=township.code[:6] + "000000")
+    county = Region.objects.get(code=ancestor_code(township.code, "county"))
     _require(policy.can_approve_townships(user, county), "只有本县的县级民政可以审核乡镇。")
     returns = list(
         VillageReturn.objects.select_for_update()
@@ -311,11 +275,5 @@ def township_approve(*, user, campaign, township):
     pending = [r for r in returns if r.state == ReturnState.TOWNSHIP_APPROVED]
     _require(pending, f"{township.name}已经县级审核。")
     for ret in pending:
-        _transition(
-            ret,
-            user=user,
-            action=ReturnAction.COUNTY_APPROVE,
-            allowed_from=(ReturnState.TOWNSHIP_APPROVED,),
-            to_state=ReturnState.COUNTY_APPROVED,
-        )
+        _transition(ret, user=user, action="county_approve")
     return len(pending)

@@ -5,7 +5,6 @@ Each change is one function (STYLE §5) that asks the policy first and says its 
 
 import random
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,11 +12,9 @@ from accounts import policy
 from audit.services import Action, audit_record
 from registry.choices import Category, RecordStatus
 from registry.models import RECORD_MODELS, Region, RegionLevel
-from survey.models import Inspection, Rectification, RectificationStatus, SpotCheck, Verdict
-
-
-class SupervisionRefused(ValidationError):
-    pass
+from survey import workflows
+from survey.models import Inspection, Rectification, SpotCheck, Verdict
+from survey.workflows import SupervisionRefused
 
 
 def _require(allowed, message):
@@ -159,48 +156,49 @@ def rectification_create(*, user, inspection, description, responsible_unit, dea
     return item
 
 
+def _item_transition(item, *, user, action, detail, requires=(), **changes):
+    """Take ``action`` (a key of survey.workflows.RECTIFICATION) on the item, as the table says,
+    once each of ``requires`` ((condition, message) pairs) holds.
+
+    Side effects: the status and ``changes``; ``updated_by``; a 流程操作 audit event."""
+    workflows.RECTIFICATION.check_who(user, item, action)
+    item = Rectification.objects.select_for_update().get(pk=item.pk)
+    row = workflows.RECTIFICATION.check(user, item, action)
+    for condition, message in requires:
+        _require(condition, message)
+    item.status, item.updated_by = row.target, user
+    for name, value in changes.items():
+        setattr(item, name, value)
+    item.save(update_fields=["status", "updated_by", *changes])
+    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail=detail)
+    return item
+
+
 @transaction.atomic
 def rectification_mark_done(*, user, item, evidence):
     """待整改 → 已整改, by the county, with the evidence. Side effects: status, evidence, time; a
     流程操作 audit event."""
-    county = Region.objects.get(code=item.county_code)
-    _require(policy.can_approve_townships(user, county), "只有本县的县级民政可以报送整改情况。")
-    item = Rectification.objects.select_for_update().get(pk=item.pk)
-    _require(item.status == RectificationStatus.OPEN, f"该事项当前为「{item.get_status_display()}」。")
-    _require(evidence.strip(), "请填写整改情况或佐证材料说明。")
-    item.status, item.evidence, item.done_at, item.updated_by = (
-        RectificationStatus.DONE,
-        evidence.strip(),
-        timezone.now(),
-        user,
+    return _item_transition(
+        item,
+        user=user,
+        action="done",
+        detail="整改：待整改 → 已整改",
+        requires=[(evidence.strip(), "请填写整改情况或佐证材料说明。")],
+        evidence=evidence.strip(),
+        done_at=timezone.now(),
     )
-    item.save(update_fields=["status", "evidence", "done_at", "updated_by"])
-    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：待整改 → 已整改")
-    return item
 
 
 @transaction.atomic
 def rectification_close(*, user, item):
     """已整改 → 已销号, by the supervision group or the city office. Side effects: status, time; a
     流程操作 audit event."""
-    _require(policy.can_inspect(user, Region.objects.get(code=item.county_code)), "只有督导组成员可以销号。")
-    item = Rectification.objects.select_for_update().get(pk=item.pk)
-    _require(item.status == RectificationStatus.DONE, "只有已整改的事项可以销号。")
-    item.status, item.closed_at, item.updated_by = RectificationStatus.CLOSED, timezone.now(), user
-    item.save(update_fields=["status", "closed_at", "updated_by"])
-    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：已整改 → 已销号")
-    return item
+    return _item_transition(
+        item, user=user, action="close", detail="整改：已整改 → 已销号", closed_at=timezone.now()
+    )
 
 
 @transaction.atomic
 def rectification_reopen(*, user, item):
     """已整改 → 待整改 when the evidence does not convince. Side effects: status; a 流程操作 audit event."""
-    _require(
-        policy.can_inspect(user, Region.objects.get(code=item.county_code)), "只有督导组成员可以退回整改。"
-    )
-    item = Rectification.objects.select_for_update().get(pk=item.pk)
-    _require(item.status == RectificationStatus.DONE, "只有已整改的事项可以退回。")
-    item.status, item.updated_by = RectificationStatus.OPEN, user
-    item.save(update_fields=["status", "updated_by"])
-    audit_record(user=user, action=Action.WORKFLOW, obj=item, detail="整改：已整改 → 待整改（退回）")
-    return item
+    return _item_transition(item, user=user, action="reopen", detail="整改：已整改 → 待整改（退回）")

@@ -12,12 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import policy
 from registry.choices import Category
+from registry.codes import ancestor_code
 from registry.export import XLSX
 from registry.models import Region, RegionLevel, scope_roots
 from registry.views import get_region_for_user
-from survey import charts, export, services
+from survey import charts, export, services, workflows
 from survey.forms import CampaignForm
-from survey.models import Campaign, ReturnState, VillageReturn
+from survey.models import Campaign, VillageReturn
 from survey.progress import progress_by_child_region, timeline
 from survey.statistics import COLUMNS, QUALITY, children_statistics, duplicate_suspects
 
@@ -123,16 +124,10 @@ def progress(request, pk, code=None):
 @login_required
 def return_detail(request, pk):
     ret = get_return_for_user(request.user, pk)
-    above = {region.level: region for region in ret.village.ancestors()}
-    can_review = policy.can_review_villages(request.user, above[RegionLevel.TOWNSHIP])
-    reason_action = None
-    if can_review and ret.state == ReturnState.SUBMITTED:
-        reason_action = "send_back"
-    elif (can_review and ret.state == ReturnState.TOWNSHIP_APPROVED) or (
-        ret.state == ReturnState.COUNTY_APPROVED
-        and policy.can_approve_townships(request.user, above[RegionLevel.COUNTY])
-    ):
-        reason_action = "reopen"
+    allowed = workflows.RETURN.allowed(request.user, ret)
+    # County sign-off is of a whole township, on the county's progress page: linked, not a button.
+    transitions = [row for row in allowed if row.action in RETURN_ACTIONS]
+    sign_off = any(row.action == "county_approve" for row in allowed)
     return render(
         request,
         "survey/return_detail.html",
@@ -141,13 +136,17 @@ def return_detail(request, pk):
             "events": ret.events.select_related("actor"),
             "live": services.live_counts(ret.campaign, ret.village),
             "differences": services.snapshot_differences(ret),
-            "can_submit": policy.can_submit_return(request.user, ret.village),
-            "can_review": can_review,
-            "reason_action": reason_action,
+            "transitions": transitions,
+            "county": ancestor_code(ret.village_code, "county"),
+            "sign_off": sign_off,
+            "on_behalf_hint": any(row.action == "submit" for row in transitions)
+            and not policy.is_village_cadre_of(request.user, ret.village),
         },
     )
 
 
+# The table's actions that a return's page posts (survey.workflows.RETURN); county sign-off of a
+# whole township is its own page (township_sign_off).
 RETURN_ACTIONS = {
     "start": lambda user, ret, reason: services.village_return_start(user=user, village_return=ret),
     "submit": lambda user, ret, reason: services.village_return_submit(user=user, village_return=ret),
@@ -190,7 +189,7 @@ def township_sign_off(request, pk, code):
         messages.error(request, "；".join(error.messages))
     else:
         messages.success(request, f"{township.name}：{n} 个村（社区）县级审核通过。")
-    return _back(request, "survey_progress_region", pk=pk, code=township.code[:6] + "000000")
+    return _back(request, "survey_progress_region", pk=pk, code=ancestor_code(township.code, "county"))
 
 
 def _back(request, fallback, **kwargs):

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy
 from registry.models import Child, Region, RegionLevel
-from survey import supervision
+from survey import supervision, workflows
 from survey.models import Inspection, Rectification, SpotCheck, Verdict
 from survey.services import active_campaign
 
@@ -94,13 +94,20 @@ def inspection_detail(request, pk):
     )
     for check in checks:
         check.record = children.get(check.record_id)
+    items = list(inspection.items.all())
+    # Who may is decided by the inspection's county, the same for every item: ask the table once.
+    rows = workflows.RECTIFICATION.rows_by_state(
+        request.user, Rectification(inspection=inspection, county_code=inspection.county_code)
+    )
+    for item in items:
+        item.transitions = rows.get(item.status, [])
     return render(
         request,
         "survey/inspection_detail.html",
         {
             "inspection": inspection,
             "checks": checks,
-            "items": inspection.items.all(),
+            "items": items,
             "can_inspect": policy.can_inspect(request.user, inspection.county),
             "can_rectify": policy.can_approve_townships(request.user, inspection.county),
             "verdicts": [v for v in Verdict.choices if v[0] != Verdict.PENDING],

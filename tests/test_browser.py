@@ -73,6 +73,8 @@ class Phone:
         self.context = browser.new_context(base_url=live_server.url, locale="zh-CN", **PHONE)
         self.context.set_default_timeout(15_000)
         self.page = self.context.new_page()
+        # Buttons that ask first (提交本村报表, 审核通过): this person answers 确定.
+        self.page.on("dialog", lambda dialog: dialog.accept())
         self.user = user
 
     def shot(self, name):
