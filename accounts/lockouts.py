@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.shortcuts import render
 
+from accounts import otp
 from accounts.models import User
 from audit.services import Action, audit_record
 
@@ -47,8 +48,7 @@ class LockoutHandler(AxesDatabaseHandler):
 def lockout_response(request, original_response=None, credentials=None):
     """The page of a locked-out login (429): how long, and whom to ask (the security administrator).
     The same for every name, known or not."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(request, "accounts/locked_out.html", {"cooloff_minutes": minutes}, status=429)
+    return render(request, "accounts/locked_out.html", {"cooloff_minutes": otp.lock_minutes()}, status=429)
 
 
 @transaction.atomic
