@@ -37,8 +37,6 @@ def home(request):
     elif policy.is_security_admin(user) or policy.is_audit_admin(user):
         # No region, no records: the page names the duty and links to where it is done.
         context["admin_duty"] = user.role
-    if policy.can_see_activations(user):
-        context["activations_waiting"] = activation.waiting_count(user=user)
     else:
         roots = scope_roots(user)
         rows = []
@@ -48,6 +46,8 @@ def home(request):
         context["high_risk"] = high_risk_children(user)
         context["inbox"] = waiting_for(user)
         context["can_enter"] = bool(policy.edit_prefixes(user))
+    if policy.can_see_activations(user):
+        context["activations_waiting"] = activation.waiting_count(user=user)
     return render(request, "accounts/home.html", context)
 
 

@@ -24,8 +24,8 @@ def _duty(body):
     match = re.search(r'<p>([^<]*)</p>\s*<div class="[^"]*" id="admin-duty">(.*?)</div>', body, re.S)
     if match is None:
         return None
-    links = re.findall(r'<a class="[^"]*" href="([^"]+)">([^<]+)</a>', match.group(2))
-    return match.group(1), [(label, href) for href, label in links]
+    links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', match.group(2), re.S)
+    return match.group(1), [(re.sub(r"<[^>]+>", "", label).strip(), href) for href, label in links]
 
 
 @pytest.mark.parametrize(
@@ -38,12 +38,13 @@ def _duty(body):
                 ("账号", "/admin/accounts/user/"),
                 ("单位", "/admin/accounts/organisation/"),
                 ("区划", "/admin/registry/region/"),
+                ("账号激活码", "/activations/"),
             ],
         ),
         (
             Role.SECURITY_ADMIN,
             "安全管理员负责为账号分配角色、管辖区划和所属单位，并启用或停用账号；不创建账号，不查阅儿童个人档案。",
-            [("角色与管辖区划", "/admin/accounts/user/")],
+            [("角色与管辖区划", "/admin/accounts/user/"), ("待确认的激活码", "/activations/")],
         ),
         (
             Role.AUDIT_ADMIN,
