@@ -257,3 +257,17 @@ def wide_xls(columns=256):
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def laughs_workbook():
+    """Billion laughs: nine levels of entities, each ten of the one below, in the sheet XML."""
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE lolz [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        f'{header_row()}<row r="2"><c r="A2" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    return workbook(sheet)
