@@ -488,21 +488,35 @@ def parse_args_quick(parser, **small):
 # --- signing in -------------------------------------------------------------------------------
 
 
+def second_factor_code(user):
+    """The code ``user``'s phone would show now, from a fresh confirmed TOTP device (as after
+    enrolling a phone: enrolment is a page of its own, not what a bench measures, and its first
+    use may need a one-time code from the security administrator). An earlier device is replaced:
+    one left by an earlier run may have used this time step already. For a bench that signs in
+    over HTTP, to type on /otp/verify/ after the password; :func:`sign_in` uses it too."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import otp
+
+    TOTPDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name=otp.DEVICE_NAME, confirmed=True)
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    return f"{code:0{device.digits}d}"
+
+
 def sign_in(client, user, password):
     """Sign ``user`` in on Django's test ``client`` the way the person does, through the pages:
     the login form with the password, then, for a role that must use a second factor
     (accounts.otp.otp_required: the city office, the administrators), a code on the /otp/verify/
     page. Stops the bench, saying where, if any step is refused or the home page does not open.
 
-    The second factor is real, not a marked session: the user gets a confirmed TOTP device (as
-    after enrolling a phone: enrolment is a page of its own, not what a bench measures, and
-    its first use may need a one-time code from the security administrator) and the code is
-    computed from its key for the current time step, as the phone's authenticator does;
-    django-otp verifies it and records the step, as at every real login.
+    The second factor is real, not a marked session: the user gets a confirmed TOTP device and
+    the code is computed from its key for the current time step, as the phone's authenticator
+    does (:func:`second_factor_code`); django-otp verifies it on the page and records the step,
+    as at every real login.
     """
     from django.urls import reverse
-    from django_otp.oath import TOTP
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts import otp
 
@@ -511,11 +525,7 @@ def sign_in(client, user, password):
         status = response.status_code
         raise SystemExit(f"{user.username} 登录失败：登录页返回 {status}（密码不对或账号被锁？）")
     if otp.otp_required(user):
-        # A fresh device: one left by an earlier run may have used this time step already.
-        TOTPDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name=otp.DEVICE_NAME, confirmed=True)
-        code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
-        response = client.post(reverse("otp_verify"), {"token": f"{code:0{device.digits}d}", "next": "/"})
+        response = client.post(reverse("otp_verify"), {"token": second_factor_code(user), "next": "/"})
         if response.status_code != 302:
             raise SystemExit(f"{user.username} 两步验证未通过：验证页返回 {response.status_code}")
     response = client.get(reverse("home"))
