@@ -12,6 +12,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,8 +21,8 @@ from accounts import policy
 from accounts.models import Role, User
 from accounts.services import role_permissions_apply
 from registry import tasks
-from registry.models import Child, ImportJob
-from tests.factories import ChildFactory, UserFactory
+from registry.models import Child, ImportJob, Region
+from tests.factories import ChildFactory, UserFactory, region_tree
 from tests.test_roster_upload import (
     _worker_keeps_the_test_connection,  # noqa: F401 - autouse here too
     job_of,
@@ -229,3 +231,36 @@ def _purge(on):
     out = StringIO()
     call_command("purge_import_jobs", "--on", on.strftime("%Y-%m-%dT%H:%M"), stdout=out)
     return out.getvalue()
+
+
+# --- the migration that records each existing job's region ----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_job_region_migration_files_each_job_under_its_owners_region(audit_log_flushable_on_sqlite):
+    before = ("registry", "0011_import_job_region_and_data_deleted")
+    after = ("registry", "0013_import_job_region_not_null")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    OldJob = executor.loader.project_state([before]).apps.get_model("registry", "ImportJob")
+    tree = region_tree()
+    officer = UserFactory(username="officer", role=Role.COUNTY_OFFICER, region=tree["410922"])
+    moved = UserFactory(username="moved", role=Role.LIAISON, region=None)
+    fields = {"category": "child", "file_name": "a.csv", "content": b"x", "errors": [{"row": 2}]}
+    kept = OldJob.objects.create(owner_id=officer.pk, **fields)
+    orphan = OldJob.objects.create(owner_id=moved.pk, invalid_rows=b"y", **fields)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+
+    Job = executor.loader.project_state([after]).apps.get_model("registry", "ImportJob")
+    rows = {
+        job.pk: (job.region_id, job.content and bytes(job.content), job.errors, job.invalid_rows)
+        for job in Job.objects.all()
+    }
+    province = Region.objects.get(code="410000000000")  # the topmost: where nobody but a province reads
+    assert rows == {
+        kept.pk: (tree["410922"].pk, b"x", [{"row": 2}], None),
+        orphan.pk: (province.pk, None, [], None),
+    }
+    assert list(Job.objects.exclude(data_deleted_at=None).values_list("pk", flat=True)) == [orphan.pk]
