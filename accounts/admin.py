@@ -91,8 +91,9 @@ def _duty_checked(form_class, actor):
                 refusal = policy.role_change_refusal(actor, account, role)
                 if refusal:
                     self.add_error("role", refusal)
-            if cleaned.get("is_superuser", account.is_superuser) and role:
-                raise ValidationError("超级管理员账号不能再担任角色（一人不能兼任两种管理职责）。")
+            refusal = policy.superuser_role_refusal(cleaned.get("is_superuser", account.is_superuser), role)
+            if refusal:
+                raise ValidationError(refusal)
             if account.pk == actor.pk and cleaned.get("is_active") is False:
                 self.add_error("is_active", "不能停用自己的账号。")
             return cleaned

@@ -229,6 +229,13 @@ def can_manage_account(user, account):
     return account.role not in ADMIN_ROLES and not account.is_superuser
 
 
+def superuser_role_refusal(is_superuser, role):
+    """Why a superuser may not hold ``role`` (三权分立: nobody holds two duties), or None."""
+    if is_superuser and role:
+        return "超级管理员账号不能再担任角色（一人不能兼任两种管理职责）。"
+    return None
+
+
 def role_change_refusal(user, account, role):
     """Why ``user`` may not give ``account`` the role ``role`` (a sentence), or None if they may."""
     if not can_assign_roles(user):
@@ -237,8 +244,8 @@ def role_change_refusal(user, account, role):
         return None
     if account.pk is not None and account.pk == user.pk:
         return "不能更改自己的角色。"
-    if account.is_superuser and role:
-        return "超级管理员账号不能再担任角色（一人不能兼任两种管理职责）。"
+    if superuser_role_refusal(account.is_superuser, role):
+        return superuser_role_refusal(account.is_superuser, role)
     if account.role in ADMIN_ROLES and role in ADMIN_ROLES:
         return (
             f"该账号已担任{Role(account.role).label}，不能改任{Role(role).label}："

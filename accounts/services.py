@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts import policy
 from accounts.models import ADMIN_ROLES, Organisation, OrganisationKind, Role, User
 from audit.services import Action, audit_record
 
@@ -122,8 +123,9 @@ def user_upsert(*, username, role, region, password, name="", organisation=None,
     A superuser cannot take a role (三权分立: nobody holds two duties).
     """
     user = User.objects.filter(username=username).first() or User(username=username)
-    if user.is_superuser and role:
-        raise ValidationError({"role": "超级管理员账号不能再担任角色（一人不能兼任两种管理职责）。"})
+    refusal = policy.superuser_role_refusal(user.is_superuser, role)
+    if refusal:
+        raise ValidationError({"role": refusal})
     before = access_snapshot(user)
     user.role = role
     user.region = region

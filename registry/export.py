@@ -22,9 +22,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from audit import export as audit_export
-from registry.choices import Assistance, Category
+from registry.choices import Category
+from registry.codes import ancestor_code
 from registry.models import Region, RegionLevel
-from registry.records import mask_personal
+from registry.records import display_value, mask_personal
 
 XLSX = audit_export.XLSX
 TEXT_FORMAT = "@"
@@ -108,22 +109,14 @@ class _Writer:
             masked = mask_personal(name, value)
             if masked is not value:
                 return masked
-        if name == "assistance":
-            return "、".join(str(Assistance(code).label) for code in value if code in Assistance.values)
-        if name == "risk_flags":
-            return "、".join(value)
-        if field.choices:
-            return getattr(record, f"get_{name}_display")() if value else ""
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        return value
+        return display_value(field, value)
 
     def row(self, record):
         code = record.village_code
         self.sheet.append(
             [
-                self._cell(self.names.get(code[:6].ljust(12, "0"), "")),
-                self._cell(self.names.get(code[:9].ljust(12, "0"), "")),
+                self._cell(self.names.get(ancestor_code(code, "county"), "")),
+                self._cell(self.names.get(ancestor_code(code, "township"), "")),
                 self._cell(record.village.name),
                 self._cell(code, text=True),
                 *(

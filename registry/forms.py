@@ -531,18 +531,15 @@ class WomanForm(RecordForm):
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def classify(self, data):
-        reasons = []
-        if data.get("sex") == "male":
-            reasons.append("留守妇女应为女性")
         if data.get("minor_children_count", 0) > data.get("children_count", 0):
             # On the field, so the model's check constraint is not reported a second time.
-            self.add_error("minor_children_count", "未成年子女数不能多于子女数")
-        verdict = rules.classify_woman(
+            self.add_error("minor_children_count", rules.MINOR_CHILDREN_EXCEED)
+        return rules.classify_woman(
             birth_date=data["birth_date"],
             husband_months_away=data.get("husband_months_away") or 0,
             reference_date=self.reference_date,
-        )
-        return [*reasons, *verdict.reasons]
+            sex=data.get("sex"),
+        ).reasons
 
 
 class ElderForm(RecordForm):
@@ -578,7 +575,7 @@ class ElderForm(RecordForm):
         count, away = data.get("children_count", 0), data.get("children_away_count", 0)
         if away > count:
             # On the field, so the model's check constraint is not reported a second time.
-            self.add_error("children_away_count", "外出子女数不能多于子女数")
+            self.add_error("children_away_count", rules.CHILDREN_AWAY_EXCEED)
             return []
         return rules.classify_elder(
             birth_date=data["birth_date"],

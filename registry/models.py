@@ -12,7 +12,7 @@ from django.db.models.lookups import Exact
 from simple_history.models import HistoricalRecords
 
 from accounts import policy
-from registry import codes
+from registry import codes, rules
 from registry.choices import (
     Assistance,
     Category,
@@ -377,7 +377,7 @@ class Woman(PersonRecord):
             models.CheckConstraint(
                 condition=models.Q(minor_children_count__lte=models.F("children_count")),
                 name="woman_minors_not_more_than_children",
-                violation_error_message="未成年子女数不能多于子女数",
+                violation_error_message=rules.MINOR_CHILDREN_EXCEED,
             )
         ]
 
@@ -400,7 +400,7 @@ class Elder(PersonRecord):
             models.CheckConstraint(
                 condition=models.Q(children_away_count__lte=models.F("children_count")),
                 name="elder_away_not_more_than_children",
-                violation_error_message="外出子女数不能多于子女数",
+                violation_error_message=rules.CHILDREN_AWAY_EXCEED,
             )
         ]
 

@@ -354,17 +354,23 @@ def access_log_write(request, action, category, *, record_id=None, count=1, deta
     )
 
 
-def _display(field, value):
-    if value in (None, ""):
-        return "（空）"
-    if field.choices:
-        return dict(field.flatchoices).get(value, value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
+def display_value(field, value):
+    """A record field's value as people read it — a choice's label, 是/否, a list joined with 、
+    (assistance codes as labels) — and anything else as it is. The detail page, the history and
+    the xlsx export all show values through this one function."""
     if isinstance(value, list):
         labels = dict(Assistance.choices) if field.name == "assistance" else {}
-        return "、".join(str(labels.get(v, v)) for v in value) or "（空）"
-    return str(value)
+        return "、".join(str(labels.get(v, v)) for v in value)
+    if field.choices:
+        return "" if value in (None, "") else dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def _display(field, value):
+    shown = display_value(field, value)
+    return "（空）" if shown in (None, "") else str(shown)
 
 
 def mask_personal(name, value):

@@ -37,7 +37,9 @@ from registry.choices import (
 
 ID_LENGTH = 18
 # Characters Excel and WeChat copies carry that str.isspace() does not know.
-_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\ufeff", "\u2060"}
+# Characters that are invisible in a cell or a form field and are dropped from ID numbers and
+# phone numbers (the roster's normaliser drops them from every cell: registry/roster/normalize.py).
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _ID_FORMAT = re.compile(r"[0-9]*[0-9X]")
 _EARLIEST_BIRTH = datetime.date(1900, 1, 1)
 _REGION_PERIOD = re.compile(r"\[(\d*)-(\d*)\](.*)")
@@ -56,7 +58,7 @@ def normalize_id_number(raw):
         # (most numbers, typed or imported, and the blank phone fields of most rows).
         return (raw if raw.isalnum() else "".join(raw.split())).upper()
     text = unicodedata.normalize("NFKC", str(raw))
-    return "".join(ch for ch in text if not ch.isspace() and ch not in _ZERO_WIDTH).upper()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in INVISIBLE).upper()
 
 
 @dataclass(frozen=True)
@@ -321,11 +323,20 @@ def age_band(age):
     return None
 
 
-def classify_woman(*, birth_date, husband_months_away, reference_date):
+# Counts of a woman's or an elder's children that cannot exceed the number of children: said by
+# the forms on the field, and by the database's check constraints (registry/models.py).
+MINOR_CHILDREN_EXCEED = "未成年子女数不能多于子女数"
+CHILDREN_AWAY_EXCEED = "外出子女数不能多于子女数"
+
+
+def classify_woman(*, birth_date, husband_months_away, reference_date, sex=None):
     """Classify a married woman: aged ``LEFT_BEHIND_WOMAN_MIN_AGE``–``MAX_AGE`` with her
     husband away working at least ``LEFT_BEHIND_MIN_MONTHS_AWAY`` months (0 or None: not away).
+    ``sex`` (when known) must be female.
     """
     reasons = []
+    if sex == Sex.MALE:
+        reasons.append("留守妇女应为女性")
     age = _age_or_reason(birth_date, reference_date, reasons)
     min_age, max_age = settings.LEFT_BEHIND_WOMAN_MIN_AGE, settings.LEFT_BEHIND_WOMAN_MAX_AGE
     if age is not None and age < min_age:

@@ -7,10 +7,11 @@ bulk load that bypasses the services (load_demo, the benchmarks). At 1M children
 table is then a sum over ~3,000 rows instead of a scan of the register (bench/survey.py).
 """
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from registry.choices import GuardianshipType, HealthStatus, LeftBehindType, Schooling, Sex
+from registry.choices import AgeBand, GuardianshipType, HealthStatus, LeftBehindType, Schooling, Sex
 from registry.models import Child, Region, RegionLevel, VillageStatistics
 from registry.rules import birth_date_range
 
@@ -22,16 +23,15 @@ IN_SCHOOL = [
     Schooling.VOCATIONAL,
 ]
 NOT_IN_SCHOOL = [Schooling.NOT_ENROLLED, Schooling.NOT_IN_SCHOOL]
-AGE_BANDS = [("band_0_5", 0, 5), ("band_6_13", 6, 13), ("band_14_15", 14, 15)]
+# The reporting bands are a setting (DESIGN §2); each is a registry.choices.AgeBand.
+AGE_BANDS = [(f"band_{low}_{high}", low, high) for low, high in settings.LEFT_BEHIND_CHILD_AGE_BANDS]
 
 # (key, heading) in the order of the form; a group's parts follow its heading.
 COLUMNS = [
     ("total", "留守儿童总数"),
     ("male", "男"),
     ("female", "女"),
-    ("band_0_5", "0–5岁"),
-    ("band_6_13", "6–13岁"),
-    ("band_14_15", "14–15岁"),
+    *((key, AgeBand(f"{low}_{high}").label) for key, low, high in AGE_BANDS),
     ("both", "双亲留守"),
     ("single", "单亲留守"),
     ("g_grandparent", "祖辈监护"),
@@ -48,7 +48,7 @@ COLUMNS = [
 ]
 GROUPS = [
     ("性别", ["male", "female"]),
-    ("年龄段", ["band_0_5", "band_6_13", "band_14_15"]),
+    ("年龄段", [key for key, _, _ in AGE_BANDS]),
     ("留守类型", ["both", "single"]),
     ("监护类型", ["g_grandparent", "g_relative", "g_entrusted", "g_one_parent", "g_none"]),
     ("就学", ["in_school", "not_in_school", "dropped_out"]),

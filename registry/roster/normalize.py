@@ -26,7 +26,7 @@ CONTROL_CHARACTERS = "{column}含有不可见的控制字符，请删除后重�
 TOO_LONG = "{column}超过{limit}个字的长度上限（现为{length}个字）"
 ID_AS_NUMBER = "身份证号被 Excel 存成了数字，后几位已丢失，无法恢复：请把该列设为文本后重新填写"
 
-_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_INVISIBLE = re.compile(f"[{rules.INVISIBLE}]")
 # C0 and C1 control characters and DEL. Tab, line feed and carriage return are whitespace (an
 # Alt+Enter line break inside an Excel cell) and are collapsed to a space like any other.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -1,6 +1,6 @@
 from django import template
 
-from registry.records import mask_personal
+from registry.records import display_value, mask_personal
 
 register = template.Library()
 
@@ -30,16 +30,12 @@ def field_display(record, name, masked):
     """(label, value) of a record field for display: choice labels, 是/否, masking for a liaison."""
     field = record._meta.get_field(name)
     value = getattr(record, name)
-    if name == "assistance":
-        value = "、".join(record.assistance_labels())
-    elif field.choices:
-        value = getattr(record, f"get_{name}_display")()
-    elif isinstance(value, bool):
-        value = "是" if value else "否"
-    elif name == "birth_date":
+    if name == "birth_date":
         value = birth_date(value, masked)
     elif name == "village":
         value = value.name
-    elif masked:
+    elif masked and not field.choices and not isinstance(value, bool | list):
         value = mask_personal(name, value)
+    else:
+        value = display_value(field, value)
     return field.verbose_name, value
