@@ -27,8 +27,9 @@ Before restarting it waits (up to --quiet-wait seconds) until no other client is
 The database is dropped at the end unless --keep. --own-cluster does the cluster of its own by
 itself: initdb into a temporary directory (as the postgres user when run as root), started on a
 free port of 127.0.0.1 with pg_ctl, restarted instead of --cluster, stopped and deleted at the
-end; only the name of --database-url is used. --quick (for .ci/run): --own-cluster and 4
-requests before and after the restart; both faults are judged as always.
+end; only the name of --database-url is used. --lock-timeout-ms sets the server's
+DB_LOCK_TIMEOUT_MS (else its default, 5 s). --quick (for .ci/run): --own-cluster, 4 requests
+before and after the restart and a 1 s lock timeout; both faults are judged as always.
 """
 
 import argparse
@@ -56,6 +57,7 @@ import _common
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/liushou_faults"
 PASSWORD = "Faults-bench-2025"
 BUSY = "该记录正由他人保存中，请稍后重试"
+DEFAULT_LOCK_TIMEOUT_MS = 5000  # config/settings.py's default of DB_LOCK_TIMEOUT_MS
 
 
 def parse_args():
@@ -71,7 +73,13 @@ def parse_args():
         action="store_true",
         help="在临时目录新建只供本次运行的 PostgreSQL 集群并重启它（不影响他人）",
     )
-    return _common.parse_args_quick(parser, own_cluster=True, requests=4)
+    parser.add_argument(
+        "--lock-timeout-ms",
+        type=int,
+        default=DEFAULT_LOCK_TIMEOUT_MS,
+        help="服务器的 DB_LOCK_TIMEOUT_MS（默认 5000）",
+    )
+    return _common.parse_args_quick(parser, own_cluster=True, requests=4, lock_timeout_ms=1000)
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -184,7 +192,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def gunicorn(url, workers, log):
+def gunicorn(url, workers, log, lock_timeout_ms):
     port = free_port()
     env = {
         **os.environ,
@@ -192,6 +200,7 @@ def gunicorn(url, workers, log):
         "DEBUG": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        "DB_LOCK_TIMEOUT_MS": str(lock_timeout_ms),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     process = subprocess.Popen(
@@ -391,7 +400,7 @@ def run(args, url, restart, restart_label):
     print(_common.server_version())
 
     with tempfile.NamedTemporaryFile("w+", prefix="faults-gunicorn-", suffix=".log", delete=False) as log:
-        with gunicorn(url, args.workers, log) as base:
+        with gunicorn(url, args.workers, log, args.lock_timeout_ms) as base:
             client = Client(base)
             client.sign_in(username)
 
@@ -419,9 +428,11 @@ def run(args, url, restart, restart_label):
 
             print("\n== 2. 行锁：另一连接持有该儿童记录的行锁时提交修改")
             seconds, message, saved, seconds_after = held_lock_edit(client, url, pk)
-            print(f"{seconds:.1f} s 后返回，页面提示：{message}")
+            print(
+                f"{seconds:.1f} s 后返回（锁等待上限 {args.lock_timeout_ms / 1000:g} s），页面提示：{message}"
+            )
             print(f"锁释放后再次提交：{'保存成功' if saved else '未保存'}（{seconds_after * 1000:.0f} ms）")
-            lock_ok = message == BUSY and seconds < 8
+            lock_ok = message == BUSY and seconds < args.lock_timeout_ms / 1000 + 3
 
         log.seek(0)
         errors = [line for line in log if "Traceback" in line or "Error" in line]
