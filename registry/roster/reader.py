@@ -77,6 +77,9 @@ XLS_MAX_CELLS = 65_536 * 64
 # The checking child: memory it may allocate beyond what it shares with its parent, and time.
 CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 CHECK_SECONDS = 60
+# Files that passed the check in this process, by digest and limits (see check_roster).
+CHECKED_KEEP = 8
+_CHECKED = {}
 WORKSHEET_PARTS = "xl/worksheets/"
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -149,8 +152,9 @@ class Sheet:
 @dataclass(frozen=True)
 class Extent:
     """How far a sheet reaches, as its file declares and references it (not as a reader would
-    build it): its last row and column, the rows with a non-blank cell, the columns that hold a
-    cell at all."""
+    build it): its last row and column, the rows with a non-blank cell, and the columns that
+    hold a cell at all (counted in full only for a sheet that reaches past MAX_COLUMNS, where
+    it tells too many columns from a far stray cell)."""
 
     name: str
     rows: int
@@ -197,10 +201,6 @@ def check_roster(content):
             _CHECKED.pop(next(iter(_CHECKED)))
         _CHECKED[key] = extents
     return list(_CHECKED[key])
-
-
-CHECKED_KEEP = 8
-_CHECKED = {}
 
 
 def _limits():
