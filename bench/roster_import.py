@@ -30,7 +30,7 @@ With --profile, a cProfile summary (top 25 by cumulative time, top 15 by own tim
 preview and commit of the N-row file follows, from a separate run so that the timings above are
 not slowed by the profiler; --profile-only runs just that. The machine's load average is
 printed before and after: on a shared machine every figure is slower, the ratios less so.
---quick (for .ci/run): 300 rows and 1,000 for memory, every import must succeed (all rows
+--quick (for .ci/run): 200 rows and 1,000 for memory, every import must succeed (all rows
 valid, all written), the targets are not judged.
 """
 
@@ -88,7 +88,7 @@ def parse_args():
     parser.add_argument("--run", choices=("ours", "ie", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = _common.parse_args_quick(parser, rows=300, memory_rows=1000)
+    args = _common.parse_args_quick(parser, rows=200, memory_rows=1000)
     if not args.run and (args.rows < 100 or args.memory_rows < 0):
         parser.error("--rows 至少 100，--memory-rows 不能为负")
     return args
