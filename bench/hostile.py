@@ -15,7 +15,8 @@ over HTTP and POSTs each file to /import/ as the officer's browser does:
   columns with real header names (xlsx and CSV); a sparse legacy .xls (a cell at its last row
   and column: a 65,536 × 256 grid);
 - zip bombs (300 MB of blank space in 300 KB; a part whose headers declare a small size while
-  its stream inflates to 300 MB), XXE (an external entity) and billion laughs;
+  its stream inflates to 300 MB; 3,000,000 shared strings in 100 KB), XXE (an external entity)
+  and billion laughs;
 - and, for comparison, a normal 20-row roster, which must be accepted (a job created).
 
 For each it prints: refused in the request (y/n: an answer with the message on the form and no
@@ -90,6 +91,7 @@ def cases(quick):
             partial(files.lying_bomb_workbook, 16 * 2**20 if quick else 300 * 2**20),
             True,
         ),
+        ("3,000,000 个共享字符串", files.strings_workbook, True),
         ("XXE（外部实体）", files.xxe_workbook, True),
         ("billion laughs（实体展开）", files.laughs_workbook, True),
         ("正常花名册 20 行（对照）", normal_roster, False),

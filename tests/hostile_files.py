@@ -179,6 +179,42 @@ def lying_bomb_workbook(size=300 * 2**20):
     return _zip_of(parts)
 
 
+def strings_workbook(count=3_000_000):
+    """A two-row sheet whose shared-strings part lists ``count`` strings (the same one again and
+    again: 3,000,000 of them, 51 MB, deflate to 100 KB), all loaded by a reader before any row."""
+    honest = rows_workbook(1, dimension=False)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(honest)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/'
+                    b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+                )
+            target.writestr(info.filename, data)
+        with target.open("xl/sharedStrings.xml", "w") as part:
+            part.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+                b'openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (count, count)
+            )
+            block = b"<si><t>a</t></si>" * 10_000
+            for _ in range(count // 10_000):
+                part.write(block)
+            part.write(b"<si><t>a</t></si>" * (count % 10_000) + b"</sst>")
+    return out.getvalue()
+
+
 def _zip_of(parts):
     """A zip of (name, deflated bytes, crc, declared size) written as given (no checks)."""
     out, central = io.BytesIO(), []

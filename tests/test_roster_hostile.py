@@ -497,6 +497,19 @@ def test_zip_bombs_are_refused(make):
     assert str(refused.value) == reader.BOMB.format(limit=200)
 
 
+def test_a_workbook_of_millions_of_shared_strings_is_refused():
+    """Both readers load every shared string before the first row: 3,000,000 of them (51 MB in
+    100 KB) are refused; a thousand are read."""
+    with pytest.raises(RosterFileError) as refused:
+        reader.check_roster(hostile_files.strings_workbook(3_000_000))
+
+    assert (
+        str(refused.value)
+        == "文件中的文字条目过多（超过2000000条），可能已损坏或不是正常的花名册，已拒绝导入。"
+    )
+    assert reader.read_roster(hostile_files.strings_workbook(1_000))[0].height == 2
+
+
 def test_a_sheet_in_a_form_the_fast_scan_does_not_know_is_scanned_exactly():
     """Cells without r (positions implicit) and a namespace prefix: calamine still reads them,
     so the check counts them as it does."""

@@ -74,6 +74,9 @@ STREAM_SHEET_BYTES = 32 * 1024 * 1024
 # refused. 35,000 rows × 45 columns is 1.6 million; 65,536 × 64 is XLS_MAX_CELLS.
 CALAMINE_MAX_CELLS = 2_000_000
 XLS_MAX_CELLS = 65_536 * 64
+# Shared strings (<si>) a workbook may hold: both readers load them all before the first row
+# (about 50 bytes each as Python strings). 10 distinct texts a row at the row limit.
+MAX_SHARED_STRINGS = 2_000_000
 # The checking child: memory it may allocate beyond what it shares with its parent, and time.
 CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 CHECK_SECONDS = 60
@@ -112,6 +115,7 @@ XLS_TOO_BIG = (
     "工作表“{sheet}”的范围过大（{rows}行 × {columns}列）：请删除多余的空行、空列，"
     "或另存为 .xlsx 格式后再导入。"
 )
+TOO_MANY_STRINGS = "文件中的文字条目过多（超过{limit}条），可能已损坏或不是正常的花名册，已拒绝导入。"
 CHECK_FAILED = (
     "读取文件时超出了内存或时间的限制，已拒绝导入：请确认这是正常的花名册，"
     "删除多余的空行、空列后重新保存再导入。"
@@ -204,7 +208,15 @@ def check_roster(content):
 
 
 def _limits():
-    return (MAX_FILE_BYTES, MAX_UNCOMPRESSED_BYTES, MAX_ROWS, MAX_COLUMNS, MAX_BLANK_ROWS, XLS_MAX_CELLS)
+    return (
+        MAX_FILE_BYTES,
+        MAX_UNCOMPRESSED_BYTES,
+        MAX_ROWS,
+        MAX_COLUMNS,
+        MAX_BLANK_ROWS,
+        MAX_SHARED_STRINGS,
+        XLS_MAX_CELLS,
+    )
 
 
 def roster_height(content):
@@ -264,10 +276,13 @@ def _xlsx_extents(content):
         workbook = _check_xlsx_archive(archive)
         sheets = {part: (name, visible) for part, name, visible in _worksheet_parts(archive, workbook)}
         extents = []
+        strings = 0
         for info in archive.infolist():
             if info.filename not in sheets:
-                for _ in _inflated(archive, info):  # its true size
-                    pass
+                for chunk in _inflated(archive, info):  # its true size, and the strings it holds
+                    strings += sum(chunk.count(tag) for tag in (b"<si>", b"<si ", b":si>", b":si "))
+                if strings > MAX_SHARED_STRINGS:
+                    raise RosterFileError(TOO_MANY_STRINGS.format(limit=MAX_SHARED_STRINGS))
                 continue
             name, visible = sheets[info.filename]
             scan = _SheetScan(name)
