@@ -338,3 +338,26 @@ def roster_json(errors, *, rows=6, valid=2):
         "unchanged": 0,
         "errors": [{"row": r, "column": c, "message": m} for r, c, m in errors],
     }
+
+
+# --- the standing cast, for module-scoped worlds ------------------------------------------------
+
+
+def standing_cast(tree):
+    """The users of tests/conftest.py's ``cast`` over ``tree`` (a ``region_tree()``), for a module
+    that builds its world once (tests/test_scope_sweep.py) and cannot ask the function-scoped
+    fixture. Keep the two alike: same usernames, roles and regions."""
+    county1, county2 = tree["410922"], tree["410923"]
+    return {
+        "cadre_a": UserFactory(username="cadre_a", role=Role.VILLAGE_CADRE, region=tree["410922100201"]),
+        "cadre_b": UserFactory(username="cadre_b", role=Role.VILLAGE_CADRE, region=tree["410922100202"]),
+        "cadre_c": UserFactory(username="cadre_c", role=Role.VILLAGE_CADRE, region=tree["410923100201"]),
+        "township": UserFactory(username="township", role=Role.TOWNSHIP_REVIEWER, region=tree["410922100"]),
+        "county": UserFactory(username="county", role=Role.COUNTY_OFFICER, region=county1),
+        "city": UserFactory(username="city", role=Role.CITY_OFFICE, region=tree["4109"]),
+        "supervisor": UserFactory(
+            username="supervisor", role=Role.SUPERVISOR, region=tree["4109"], assigned=[county2]
+        ),
+        "liaison": UserFactory(username="liaison", role=Role.LIAISON, region=tree["4109"]),
+        "sysadmin": UserFactory(username="sysadmin", role=Role.SYSADMIN, region=None, is_staff=True),
+    }
