@@ -113,6 +113,30 @@ def can_edit_records(user, region):
     return has_role(user, *RECORD_EDITORS) and in_scope(user, region.code)
 
 
+def bound_by_record_locks(user):
+    """Does an approved return lock records against ``user``? Its village's cadre only; never the
+    reviewers and officers above, who correct and reopen."""
+    return has_role(user, Role.VILLAGE_CADRE)
+
+
+def records_locked_against(user, village):
+    """Are ``village``'s records locked against ``user``? While the village's return of the running
+    campaign is approved (Region.records_locked, kept by survey's services), until it is reopened."""
+    return bound_by_record_locks(user) and village.records_locked
+
+
+def can_edit_record(user, record):
+    """May change ``record`` (edit it, take it out of the registry or bring it back): an editor of
+    its village whose records are not locked against them. The one answer for the view before it
+    renders a form, the service before it writes, the import, and the templates."""
+    return can_edit_records(user, record.village) and not records_locked_against(user, record.village)
+
+
+def can_enter_records(user, village):
+    """May register new records in ``village`` (as ``can_edit_record``, for a record not yet there)."""
+    return can_edit_records(user, village) and not records_locked_against(user, village)
+
+
 def can_view_statistics(user, region):
     return has_role(user, *RECORD_READERS) and in_scope(user, region.code)
 

@@ -16,9 +16,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts import activation, auth, otp, policy
 from accounts.forms import LoginForm, OTPTokenForm, OwnPasswordChangeForm
 from accounts.models import Organisation, Role, User
-from registry.models import Region, RegionLevel, scope_roots, with_village_counts
-from registry.views_records import high_risk_children
-from survey.inbox import waiting_for
+from registry import home as registry_home
+from registry.models import Region, RegionLevel
+from survey import home as survey_home
 
 
 @require_GET
@@ -38,14 +38,9 @@ def home(request):
         # No region, no records: the page names the duty and links to where it is done.
         context["admin_duty"] = user.role
     else:
-        roots = scope_roots(user)
-        rows = []
-        for root in roots:
-            rows.append((root, with_village_counts(root.children.all())))
-        context["scopes"] = rows
-        context["high_risk"] = high_risk_children(user)
-        context["inbox"] = waiting_for(user)
-        context["can_enter"] = bool(policy.edit_prefixes(user))
+        # Each app says what this user should see first; the home page only composes.
+        context.update(registry_home.home_context(user))
+        context.update(survey_home.home_context(user))
     if policy.can_see_activations(user):
         context["activations_waiting"] = activation.waiting_count(user=user)
     return render(request, "accounts/home.html", context)

@@ -93,6 +93,21 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Facts of the running screening campaign that the registry needs, kept by survey's services
+    # (survey/services.py): the registry never reads the survey's tables.
+    records_locked = models.BooleanField(
+        "记录已锁定",
+        default=False,
+        editable=False,
+        help_text="村：本次摸底排查的报表已审核，村干部不能修改本村记录，直至审核员重新打开报表。",
+    )
+    campaign_reference_date = models.DateField(
+        "统计基准日",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="进行中的摸底排查所覆盖的区划（市）：年龄按此日期计算。",
+    )
 
     objects = RegionQuerySet.as_manager()
 

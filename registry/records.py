@@ -5,7 +5,6 @@ Forms validate; these functions write. The database has the last word on "one pe
 record": the ID number is claimed in IdentityClaim inside the same transaction.
 """
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -36,31 +35,22 @@ class StaleRecord(ValidationError):
 def reference_date():
     """The date ages are counted on: the running campaign's reference date, else today.
 
-    Campaigns live in the survey app, which builds on this one; the model is looked up by
-    name so that the registry does not import it.
+    Survey's services keep it on the campaign's region (Region.campaign_reference_date) when a
+    campaign starts and clear it when it closes: the registry does not read the survey's tables.
     """
-    campaign = (
-        apps.get_model("survey", "Campaign")
-        .objects.filter(status="active")
-        .order_by("-start_date")
-        .values_list("reference_date", flat=True)
+    on = (
+        Region.objects.filter(campaign_reference_date__isnull=False)
+        .order_by("-campaign_reference_date")
+        .values_list("campaign_reference_date", flat=True)
         .first()
     )
-    return campaign or timezone.localdate()
+    return on or timezone.localdate()
 
 
 def village_locked_for(user, village):
-    """Whether ``village``'s records are locked against ``user``: an approved return of the
-    running campaign locks them against the village's cadre until a reviewer reopens it.
-
-    Returns live in the survey app, which builds on this one: looked up by name, not imported.
-    """
-    if user is None or user.role != Role.VILLAGE_CADRE:
-        return False
-    village_return = apps.get_model("survey", "VillageReturn")
-    return village_return.objects.filter(
-        campaign__status="active", village=village, state__in=village_return.LOCKED_STATES
-    ).exists()
+    """Whether ``village``'s records are locked against ``user`` now (read afresh from the
+    database: policy.records_locked_against, on the stored lock)."""
+    return policy.records_locked_against(user, Region.objects.only("records_locked").get(pk=village.pk))
 
 
 def _require_unlocked(user, *villages):

@@ -222,3 +222,24 @@ def read_village_file(path) -> list[tuple[int, str, str, str]]:
     if header is None:
         raise ValidationError("文件为空：第一行应为表头 code,name,township_code。")
     return rows
+
+
+# --- facts of the running campaign the registry keeps (survey's services call these) --------------
+
+
+def region_campaign_set(*, region, reference_date):
+    """A campaign of ``region`` started (``reference_date``: ages are counted on it) or ended (None).
+
+    Side effects: the region's ``campaign_reference_date``; when it ends, every village of the
+    region is unlocked (its records may be corrected again)."""
+    Region.objects.filter(pk=region.pk).update(campaign_reference_date=reference_date)
+    if reference_date is None:
+        Region.objects.in_region(region).filter(records_locked=True).update(records_locked=False)
+
+
+def villages_lock(*, villages, locked):
+    """Lock (an approved return) or unlock (reopened) the records of ``villages`` against their
+    cadres (accounts.policy.records_locked_against). Side effects: ``records_locked``."""
+    Region.objects.filter(pk__in=[village.pk for village in villages]).exclude(records_locked=locked).update(
+        records_locked=locked
+    )

@@ -1,13 +1,9 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from registry import access
 from registry.models import Region, scope_roots, with_village_counts
-
-
-def get_region_for_user(user, code):
-    """The region with ``code`` if ``user`` may see it; 404 otherwise, whether or not it exists."""
-    return get_object_or_404(Region.objects.visible_to(user), code=code)
 
 
 @require_GET
@@ -22,7 +18,7 @@ def region_root(request):
 @require_GET
 @login_required
 def region_detail(request, code):
-    region = get_region_for_user(request.user, code)
+    region = access.get_region_for_user(request.user, code)
     children = with_village_counts(region.children.all())
     visible_ancestors = Region.objects.visible_to(request.user).filter(
         pk__in=[a.pk for a in region.ancestors()]

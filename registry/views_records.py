@@ -1,8 +1,8 @@
 """Pages of the three registers: list, detail, create, edit, exit/restore, history.
 
 One set of small views serves children, women and elders; ``kind`` comes from the URL
-(config/urls.py). Every object comes through ``get_record_for_user``: outside a user's
-scope it is a 404, whether or not it exists.
+(config/urls.py). Every object comes through ``registry.access.get_record_for_user`` with what
+the user may do with it: outside a user's scope it is a 404, whether or not it exists.
 """
 
 from dataclasses import dataclass
@@ -13,14 +13,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import policy
 from audit.masking import search_detail
 from audit.models import AuditEvent
-from registry import export, records
+from registry import access, export, records
 from registry.choices import Category
+from registry.codes import ancestor_code
 from registry.filters import RecordFilterForm
 from registry.forms import ChildForm, ElderForm, ExitForm, RecordForm, RestoreForm, WomanForm
 from registry.models import Child, Elder, Region, Woman
@@ -50,12 +51,13 @@ def _kind(slug):
     return KINDS[slug]
 
 
-def get_record_for_user(user, kind, pk, *, for_update=False):
-    """The record if ``user`` may read it (404 otherwise); with ``for_update``, also may edit it."""
-    record = get_object_or_404(kind.model.objects.visible_to(user).select_related("village"), pk=pk)
-    if for_update and not policy.can_edit_records(user, record.village):
+def _record(user, kind, pk, *, for_change=False):
+    """The record and the user's rights (registry.access); ``for_change``: a page that changes it,
+    refused to a reader who may never edit it (its lock is shown on the page, not refused)."""
+    record, rights = access.get_record_for_user(user, kind.model, pk)
+    if for_change and not (rights.edit or rights.locked):
         raise PermissionDenied("您没有修改该记录的权限。")
-    return record
+    return record, rights
 
 
 def _context(request, kind, **extra):
@@ -64,11 +66,8 @@ def _context(request, kind, **extra):
 
 def _paths(regions):
     """Township names for a page of records, keyed by township prefix, in one query."""
-    prefixes = {r.village_code[:9] for r in regions}
-    return {
-        t.prefix: t.name
-        for t in Region.objects.filter(code__in=[p + "000" for p in prefixes], level="township")
-    }
+    codes = {ancestor_code(r.village_code, "township") for r in regions}
+    return {t.prefix: t.name for t in Region.objects.filter(code__in=codes, level="township")}
 
 
 def _search_detail(filters, heading, results, page=None):
@@ -107,7 +106,7 @@ def record_list(request, kind):
             filters=filters,
             page=page,
             townships=_paths(page.object_list),
-            can_create=bool(policy.edit_prefixes(request.user)),
+            can_create=access.may_enter_records(request.user),
             query=filters.query_without_page(),
         ),
     )
@@ -147,9 +146,8 @@ def record_export(request, kind):
 @login_required
 def record_detail(request, kind, pk):
     kind = _kind(kind)
-    record = get_record_for_user(request.user, kind, pk)
+    record, rights = _record(request.user, kind, pk)
     records.access_log_write(request, AuditEvent.Action.VIEW, kind.category, record_id=record.pk)
-    locked = records.village_locked_for(request.user, record.village)
     return render(
         request,
         "registry/record_detail.html",
@@ -158,8 +156,8 @@ def record_detail(request, kind, pk):
             kind,
             record=record,
             path=[r.name for r in record.village.ancestors() if r.level in ("county", "township")],
-            can_edit=policy.can_edit_records(request.user, record.village) and not locked,
-            locked=locked,
+            can_edit=rights.edit,
+            locked=rights.locked,
             fieldsets=kind.form.fieldsets,
         ),
     )
@@ -172,6 +170,8 @@ def record_create(request, kind):
     if not policy.edit_prefixes(request.user):
         raise Http404
     form = kind.form(request.POST or None, user=request.user)
+    # A cadre whose village's return is approved is told so before typing (the service refuses too).
+    locked = not access.may_enter_records(request.user)
     if request.method == "POST" and form.is_valid():
         try:
             record = records.record_create(model=kind.model, user=request.user, data=form.record_data())
@@ -180,14 +180,16 @@ def record_create(request, kind):
         else:
             messages.success(request, f"已登记{kind.label}：{record.name}")
             return redirect("record_detail", kind=kind.slug, pk=record.pk)
-    return render(request, "registry/record_form.html", _context(request, kind, form=form, record=None))
+    return render(
+        request, "registry/record_form.html", _context(request, kind, form=form, record=None, locked=locked)
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def record_edit(request, kind, pk):
     kind = _kind(kind)
-    record = get_record_for_user(request.user, kind, pk, for_update=True)
+    record, rights = _record(request.user, kind, pk, for_change=True)
     form = kind.form(request.POST or None, instance=record, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -202,7 +204,11 @@ def record_edit(request, kind, pk):
         else:
             messages.success(request, "已保存修改。")
             return redirect("record_detail", kind=kind.slug, pk=record.pk)
-    return render(request, "registry/record_form.html", _context(request, kind, form=form, record=record))
+    return render(
+        request,
+        "registry/record_form.html",
+        _context(request, kind, form=form, record=record, locked=rights.locked),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -210,7 +216,7 @@ def record_edit(request, kind, pk):
 def record_status(request, kind, pk):
     """Take a record out of the registry, or bring an exited one back."""
     kind = _kind(kind)
-    record = get_record_for_user(request.user, kind, pk, for_update=True)
+    record, rights = _record(request.user, kind, pk, for_change=True)
     form_class = ExitForm if record.is_active else RestoreForm
     form = form_class(request.POST or None, initial={"version": record.version})
     if request.method == "POST" and form.is_valid():
@@ -235,14 +241,18 @@ def record_status(request, kind, pk):
             form.add_error(None, error)
         else:
             return redirect("record_detail", kind=kind.slug, pk=record.pk)
-    return render(request, "registry/record_status.html", _context(request, kind, form=form, record=record))
+    return render(
+        request,
+        "registry/record_status.html",
+        _context(request, kind, form=form, record=record, locked=rights.locked),
+    )
 
 
 @require_GET
 @login_required
 def record_history(request, kind, pk):
     kind = _kind(kind)
-    record = get_record_for_user(request.user, kind, pk)
+    record, rights = _record(request.user, kind, pk)
     records.access_log_write(request, AuditEvent.Action.HISTORY, kind.category, record_id=record.pk)
     return render(
         request,
@@ -251,20 +261,9 @@ def record_history(request, kind, pk):
             request,
             kind,
             record=record,
-            entries=records.history_entries(record, masked=policy.sees_masked_records(request.user)),
+            entries=records.history_entries(record, masked=rights.masked),
         ),
     )
-
-
-def high_risk_children(user, limit=10):
-    """The newest high-risk children a township, county or city user should see first."""
-    if not policy.record_prefixes(user) or user.role == "village_cadre":
-        return None
-    queryset = Child.objects.visible_to(user).active().high_risk()
-    return {
-        "count": queryset.count(),
-        "items": list(queryset.select_related("village").order_by("-created_at")[:limit]),
-    }
 
 
 @require_GET

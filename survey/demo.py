@@ -18,8 +18,10 @@ from audit.models import AuditEvent
 from registry.choices import Category, RecordStatus
 from registry.codes import prefix
 from registry.models import RECORD_MODELS, Region, RegionLevel
+from registry.services import villages_lock
 from survey import supervision, workflows
 from survey.models import (
+    LOCKED_STATES,
     Campaign,
     Inspection,
     ReturnEvent,
@@ -185,6 +187,7 @@ def demo_returns_load(*, campaign):
     )
     ReturnEvent.objects.bulk_create(events, batch_size=2000)
     AuditEvent.objects.bulk_create(audits, batch_size=2000)
+    villages_lock(villages=[ret.village for ret in changed if ret.state in LOCKED_STATES], locked=True)
     return len(changed)
 
 

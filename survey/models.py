@@ -88,7 +88,7 @@ class VillageReturnQuerySet(ScopedQuerySet):
 
 
 class VillageReturn(models.Model):
-    LOCKED_STATES = LOCKED_STATES  # read by registry.records.village_locked_for
+    LOCKED_STATES = LOCKED_STATES
 
     campaign = models.ForeignKey(
         Campaign, verbose_name="摸底排查", on_delete=models.PROTECT, related_name="returns"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts import policy
 from audit.services import Action, audit_record
+from registry import services as registry_services
 from registry.choices import Category, RecordStatus
 from registry.codes import ancestor_code
 from registry.models import RECORD_MODELS, Region, RegionLevel
@@ -100,9 +101,10 @@ def campaign_create(*, user, name, region, reference_date, start_date, deadline,
 def campaign_start(*, user, campaign):
     """草稿 → 进行中.
 
-    Side effects: one 未开始 return per village of the campaign's region (bulk); the village
-    statistics rebuilt on the campaign's reference date; a 流程操作 audit event; refused while
-    another campaign of the region is in progress.
+    Side effects: one 未开始 return per village of the campaign's region (bulk); the region's
+    ages counted on the campaign's reference date (registry.services.region_campaign_set) and the
+    village statistics rebuilt on it; a 流程操作 audit event; refused while another campaign of
+    the region is in progress.
     """
     _require(policy.can_run_campaigns(user), "只有市民政局可以启动摸底排查。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -116,6 +118,7 @@ def campaign_start(*, user, campaign):
     )
     campaign.status = CampaignStatus.ACTIVE
     campaign.save(update_fields=["status"])
+    registry_services.region_campaign_set(region=campaign.region, reference_date=campaign.reference_date)
     villages = Region.objects.in_region(campaign.region).at_level(RegionLevel.VILLAGE)
     VillageReturn.objects.bulk_create(
         [VillageReturn(campaign=campaign, village=v, village_code=v.code) for v in villages.iterator()],
@@ -129,13 +132,14 @@ def campaign_start(*, user, campaign):
 
 @transaction.atomic
 def campaign_close(*, user, campaign):
-    """进行中 → 已结束. Side effects: returns keep their states; records stay as they are; a
-    流程操作 audit event."""
+    """进行中 → 已结束. Side effects: returns keep their states; records stay as they are but are
+    no longer locked, and ages are counted on today again; a 流程操作 audit event."""
     _require(policy.can_run_campaigns(user), "只有市民政局可以结束摸底排查。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     _require(campaign.status == CampaignStatus.ACTIVE, "只有进行中的排查可以结束。")
     campaign.status = CampaignStatus.CLOSED
     campaign.save(update_fields=["status"])
+    registry_services.region_campaign_set(region=campaign.region, reference_date=None)
     audit_record(user=user, action=Action.WORKFLOW, obj=campaign, detail="结束摸底排查：进行中 → 已结束")
     return campaign
 
@@ -176,6 +180,8 @@ def _transition(village_return, *, user, action, reason="", **changes):
         setattr(ret, name, value)
     ret.save(update_fields=["state", "updated_at", *changes])
     event.save()
+    # An approved return locks the village's records against its cadre; reopening unlocks them.
+    registry_services.villages_lock(villages=[ret.village], locked=row.target in LOCKED_STATES)
     audit_record(
         user=user,
         action=Action.WORKFLOW,

@@ -6,37 +6,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import policy
+from registry.access import get_region_for_user
 from registry.choices import Category
 from registry.codes import ancestor_code
 from registry.export import XLSX
 from registry.models import Region, RegionLevel, scope_roots
-from registry.views import get_region_for_user
-from survey import charts, export, services, workflows
+from survey import access, charts, export, services, workflows
 from survey.forms import CampaignForm
-from survey.models import Campaign, VillageReturn
+from survey.models import Campaign
 from survey.progress import progress_by_child_region, timeline
 from survey.statistics import COLUMNS, QUALITY, children_statistics, duplicate_suspects
-
-
-def get_return_for_user(user, pk):
-    """The village return if its village is in ``user``'s scope; 404 otherwise."""
-    return get_object_or_404(
-        VillageReturn.objects.in_prefixes(policy.record_prefixes(user)).select_related("campaign", "village"),
-        pk=pk,
-    )
-
-
-def _campaign_for_user(user, pk):
-    """The campaign if it covers ``user``'s scope; 404 otherwise."""
-    campaign = get_object_or_404(Campaign.objects.select_related("region"), pk=pk)
-    if not any(prefix.startswith(campaign.region.prefix) for prefix in policy.record_prefixes(user)):
-        raise Http404
-    return campaign
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,7 +49,7 @@ def campaign_list(request):
 @require_POST
 @login_required
 def campaign_change(request, pk, action):
-    campaign = _campaign_for_user(request.user, pk)
+    campaign = access.get_campaign_for_user(request.user, pk)
     change = {"start": services.campaign_start, "close": services.campaign_close}[action]
     try:
         change(user=request.user, campaign=campaign)
@@ -80,7 +64,7 @@ def campaign_change(request, pk, action):
 @login_required
 def progress(request, pk, code=None):
     """City → county → township → village drill-down of a campaign's progress."""
-    campaign = _campaign_for_user(request.user, pk)
+    campaign = access.get_campaign_for_user(request.user, pk)
     if code is None:
         region = campaign.region if policy.can_see_region(request.user, campaign.region) else None
         if region is None:
@@ -123,7 +107,7 @@ def progress(request, pk, code=None):
 @require_GET
 @login_required
 def return_detail(request, pk):
-    ret = get_return_for_user(request.user, pk)
+    ret = access.get_return_for_user(request.user, pk)
     allowed = workflows.RETURN.allowed(request.user, ret)
     # County sign-off is of a whole township, on the county's progress page: linked, not a button.
     transitions = [row for row in allowed if row.action in RETURN_ACTIONS]
@@ -166,7 +150,7 @@ RETURN_ACTIONS = {
 @require_POST
 @login_required
 def return_action(request, pk, action):
-    ret = get_return_for_user(request.user, pk)
+    ret = access.get_return_for_user(request.user, pk)
     if action not in RETURN_ACTIONS:
         raise Http404
     try:
@@ -181,7 +165,7 @@ def return_action(request, pk, action):
 @require_POST
 @login_required
 def township_sign_off(request, pk, code):
-    campaign = _campaign_for_user(request.user, pk)
+    campaign = access.get_campaign_for_user(request.user, pk)
     township = get_region_for_user(request.user, code)
     try:
         n = services.township_approve(user=request.user, campaign=campaign, township=township)
@@ -204,7 +188,7 @@ def _back(request, fallback, **kwargs):
 @login_required
 def statistics_export(request, pk, code):
     """The 统计表 xlsx of a city (counties and townships) or a county (townships), if it adds up."""
-    campaign = _campaign_for_user(request.user, pk)
+    campaign = access.get_campaign_for_user(request.user, pk)
     region = get_region_for_user(request.user, code)
     if not policy.can_view_statistics(request.user, region) or region.level not in (
         RegionLevel.CITY,
@@ -243,6 +227,6 @@ def statistics_export(request, pk, code):
 def progress_duplicates(request, pk, code):
     """The duplicate-suspect count of a region, loaded by the progress page after it is shown
     (a city-wide count takes ~0.4 s at 1M children: bench/survey.py)."""
-    _campaign_for_user(request.user, pk)
+    access.get_campaign_for_user(request.user, pk)
     region = get_region_for_user(request.user, code)
     return HttpResponse(f"<strong>{duplicate_suspects(region)}</strong>")

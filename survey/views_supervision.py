@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy
 from registry.models import Child, Region, RegionLevel
-from survey import supervision, workflows
+from survey import access, supervision, workflows
 from survey.models import Inspection, Rectification, SpotCheck, Verdict
 from survey.services import active_campaign
 
@@ -42,12 +42,6 @@ class RectificationForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "form-control")
-
-
-def get_inspection_for_user(user, pk):
-    if not policy.can_follow_supervision(user):
-        raise Http404
-    return get_object_or_404(Inspection.objects.visible_to(user).select_related("county"), pk=pk)
 
 
 def _refused(request, error):
@@ -85,7 +79,7 @@ def inspection_list(request):
 @require_http_methods(["GET"])
 @login_required
 def inspection_detail(request, pk):
-    inspection = get_inspection_for_user(request.user, pk)
+    inspection = access.get_inspection_for_user(request.user, pk)
     checks = list(inspection.checks.select_related("checked_by"))
     children = (
         Child.objects.visible_to(request.user)
@@ -119,7 +113,7 @@ def inspection_detail(request, pk):
 @require_POST
 @login_required
 def inspection_sample(request, pk):
-    inspection = get_inspection_for_user(request.user, pk)
+    inspection = access.get_inspection_for_user(request.user, pk)
     try:
         size = int(request.POST.get("size", ""))
     except ValueError:
@@ -142,7 +136,7 @@ def inspection_sample(request, pk):
 @login_required
 def spot_check(request, pk):
     check = get_object_or_404(SpotCheck.objects.select_related("inspection"), pk=pk)
-    get_inspection_for_user(request.user, check.inspection_id)
+    access.get_inspection_for_user(request.user, check.inspection_id)
     try:
         supervision.spot_check_record(
             user=request.user,
@@ -158,7 +152,7 @@ def spot_check(request, pk):
 @require_POST
 @login_required
 def rectification_add(request, pk):
-    inspection = get_inspection_for_user(request.user, pk)
+    inspection = access.get_inspection_for_user(request.user, pk)
     form = RectificationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "整改事项、责任单位和整改期限都必须填写。")

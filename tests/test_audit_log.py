@@ -511,7 +511,10 @@ def test_viewer_queries_do_not_grow_with_the_events(client, cast, auditor):
 
 def test_export_is_xlsx_escaped_and_itself_logged(client, cast, auditor):
     audit_record(
-        action=Action.CREATE, user=cast["cadre_a"], object_type="survey.campaign", object_label="=HYPERLINK(1)"
+        action=Action.CREATE,
+        user=cast["cadre_a"],
+        object_type="survey.campaign",
+        object_label="=HYPERLINK(1)",
     )
     audit_record(action=Action.LOGIN_FAILED, username="@evil", result=Result.FAILURE, detail="-1+1")
     audit_record(action=Action.LOGOUT, user=cast["county"])

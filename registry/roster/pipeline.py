@@ -33,6 +33,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from registry import bulk, records, rules
 from registry.choices import Category, GuardianAssessment, GuardianshipType, HistorySource, RecordStatus
+from registry.codes import ancestor_code
 from registry.forms import ChildForm, ElderForm, WomanForm
 from registry.models import Child, Elder, IdentityClaim, Region, RegionLevel, Woman
 from registry.records import reference_date
@@ -296,12 +297,14 @@ class VillageIndex:
 
     def __init__(self, scope):
         self.by_code = {v.code: v for v in scope.villages()}
-        prefixes = {code[:6] for code in self.by_code} | {code[:9] for code in self.by_code}
-        names = dict(
-            Region.objects.filter(code__in=[p.ljust(12, "0") for p in prefixes]).values_list("code", "name")
-        )
+        above = {ancestor_code(code, level) for code in self.by_code for level in ("county", "township")}
+        names = dict(Region.objects.filter(code__in=above).values_list("code", "name"))
         self.places = [
-            (names.get(code[:6].ljust(12, "0"), ""), names.get(code[:9].ljust(12, "0"), ""), village)
+            (
+                names.get(ancestor_code(code, "county"), ""),
+                names.get(ancestor_code(code, "township"), ""),
+                village,
+            )
             for code, village in self.by_code.items()
         ]
 
