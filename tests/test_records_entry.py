@@ -17,6 +17,7 @@ from registry import records
 from registry.choices import Category, ExitReason, HistorySource, LeftBehindType, RecordStatus, Sex
 from registry.forms import ChildForm, ElderForm, WomanForm
 from registry.models import Child, Elder, IdentityClaim, Woman
+from registry.roster.rebound import rebound
 from tests.factories import (
     ChildFactory,
     ElderFactory,
@@ -676,7 +677,7 @@ def test_rebound_form_judges_each_row_as_a_form_built_for_it(cast, tree, form_cl
             return model.objects.get(pk=pk) if pk else None
 
         def build(data=data):
-            return form_class(
+            return rebound(form_class)(
                 data, instance=instance(), user=cast["county"], villages=villages, claimed=claimed
             )
 
@@ -686,7 +687,7 @@ def test_rebound_form_judges_each_row_as_a_form_built_for_it(cast, tree, form_cl
 
 def _rebound_child_form(cast, tree):
     villages = {v.pk: v for v in (tree[A], tree[B])}
-    return ChildForm({}, user=cast["county"], villages=villages, claimed=set())
+    return rebound(ChildForm)({}, user=cast["county"], villages=villages, claimed=set())
 
 
 def test_rebound_form_gives_each_new_row_a_record_of_its_own(cast, tree):

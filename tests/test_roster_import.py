@@ -211,16 +211,14 @@ def test_roster_big_file_is_judged_and_written_a_chunk_at_a_time(cast, ids, monk
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     monkeypatch.setattr(pipeline, "KEEP_ROWS", 3)
     scope = ImportScope.for_user(cast["county"])
-    judged = _judged_rows(monkeypatch)
     content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
 
-    preview = import_children(content, scope=scope)
-    judged_by_preview = len(judged)
-    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
+    preview, judged_by_preview = _import_reporting(content, scope)
+    committed, judged_by_commit = _import_reporting(content, scope, commit=True, skip_invalid=True)
 
     assert [(e.row, e.column, e.message) for e in preview.errors] == EXPECTED_ERRORS
     assert all(row.data is None and row.record is None for row in preview.rows)
-    assert len(judged) == 2 * judged_by_preview  # judged again: nothing kept to reuse
+    assert judged_by_commit == judged_by_preview  # judged again, chunk by chunk: nothing kept to reuse
     assert committed.committed and committed.summary() == preview.summary() | {"created": 2}
     assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted([ids["a"], ids["x"]])
     invalid = invalid_rows_workbook(committed)  # the invalid rows keep their cells for the xlsx
@@ -510,44 +508,36 @@ def test_roster_progress_is_reported_during_preview_and_write(cast, ids, monkeyp
     assert calls == [(2, 9), (4, 9), (6, 9), (6, 6)]
 
 
-def _judged_rows(monkeypatch):
-    """Count the rows the pipeline judges (each is bound to the form once)."""
-    judged = []
-    rebind = pipeline.ChildForm.rebind
-
-    def counting(form, data, instance=None):
-        judged.append(data.get("id_number"))
-        return rebind(form, data, instance)
-
-    monkeypatch.setattr(pipeline.ChildForm, "rebind", counting)
-    return judged
+def _import_reporting(content, scope, **options):
+    """The import's result and the progress it reported: (rows done, rows to do) after each step.
+    Judging reports every chunk against the rows the sheet declares; a commit that reuses its
+    preview's verdicts reports only the writing (test_roster_progress_is_reported_…)."""
+    calls = []
+    result = import_children(content, scope=scope, progress=lambda *step: calls.append(step), **options)
+    return result, calls
 
 
 def test_roster_commit_reuses_the_preview_of_the_same_file_and_importer(cast, ids, monkeypatch):
     content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
-    judged = _judged_rows(monkeypatch)
     scope = ImportScope.for_user(cast["county"])
 
-    preview = import_children(content, scope=scope)
-    judged_by_preview = len(judged)
-    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
+    preview, judged_by_preview = _import_reporting(content, scope)
+    committed, reported = _import_reporting(content, scope, commit=True, skip_invalid=True)
 
-    assert judged_by_preview > 0 and len(judged) == judged_by_preview  # not judged again
+    assert (judged_by_preview, reported) == ([(6, 9), (6, 6)], [(6, 6), (6, 6)])  # not judged again
     assert committed.summary() == preview.summary() | {"created": 2}
     assert sorted(Child.objects.values_list("id_number", flat=True)) == sorted([ids["a"], ids["x"]])
 
 
 def test_roster_commit_judges_again_when_the_registry_changed_since_the_preview(cast, tree, ids, monkeypatch):
     content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
-    judged = _judged_rows(monkeypatch)
     scope = ImportScope.for_user(cast["county"])
-    import_children(content, scope=scope)
-    judged_by_preview = len(judged)
+    _, judged_by_preview = _import_reporting(content, scope)
     make_child(tree["410923100201"], id_number=ids["x"])  # someone registers one of the file's children
 
-    committed = import_children(content, scope=scope, commit=True, skip_invalid=True)
+    committed, judged_by_commit = _import_reporting(content, scope, commit=True, skip_invalid=True)
 
-    assert len(judged) == 2 * judged_by_preview
+    assert judged_by_commit == judged_by_preview  # judged again
     assert {"row": 8, "column": "身份证号", "message": duplicate_id_message(ids["x"])} in committed.summary()[
         "errors"
     ]
@@ -556,13 +546,13 @@ def test_roster_commit_judges_again_when_the_registry_changed_since_the_preview(
 
 def test_roster_commit_by_another_importer_judges_again(cast, tree, ids, monkeypatch):
     content = xlsx_bytes(ids)  # one file: openpyxl stamps each save with the time
-    judged = _judged_rows(monkeypatch)
-    import_children(content, scope=ImportScope.for_user(cast["county"]))
-    judged_by_preview = len(judged)
+    _, judged_by_preview = _import_reporting(content, ImportScope.for_user(cast["county"]))
 
-    import_children(content, scope=ImportScope.for_user(None), commit=True, skip_invalid=True)
+    _, judged_by_commit = _import_reporting(
+        content, ImportScope.for_user(None), commit=True, skip_invalid=True
+    )
 
-    assert len(judged) == 2 * judged_by_preview
+    assert judged_by_commit == judged_by_preview  # judged again
 
 
 def test_roster_invalid_rows_workbook_fixed_and_imported_again(cast, ids):
@@ -642,17 +632,18 @@ def test_roster_import_pauses_the_garbage_collector_and_restores_it(cast, ids, m
     garbage instead), and afterwards as it was: also after a refused file, also when the
     process had it off already, also when two imports overlap."""
     scope = ImportScope.for_user(cast["county"])
-    collector_on, chunk = [], pipeline._Judge.chunk
-
-    def judged(judge, parsed):
-        collector_on.append(gc.isenabled())
-        return chunk(judge, parsed)
-
-    monkeypatch.setattr(pipeline._Judge, "chunk", judged)
+    collector_on = []
     monkeypatch.setattr(pipeline.gc, "collect", spy(gc.collect, collected := []))
     assert gc.isenabled()
-    import_children(xlsx_bytes(ids), scope=scope, commit=True, skip_invalid=True)
-    assert collector_on == [False] and gc.isenabled()
+    # The progress callback runs while the file is judged and written: is the collector on then?
+    import_children(
+        xlsx_bytes(ids),
+        scope=scope,
+        commit=True,
+        skip_invalid=True,
+        progress=lambda *step: collector_on.append(gc.isenabled()),
+    )
+    assert set(collector_on) == {False} and gc.isenabled()
     assert collected == [(1,)]
 
     with pytest.raises(RosterFileError):

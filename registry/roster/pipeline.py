@@ -49,6 +49,7 @@ from registry.roster.headers import (
 )
 from registry.roster.normalize import CellError
 from registry.roster.reader import RosterFileError, read_roster
+from registry.roster.rebound import rebound
 
 NO_HEADER = "没有找到表头：请确认表头行包含“姓名”“身份证号”“村(社区)”等列名（可使用导入模板）。"
 NOT_ALLOWED = "该账号无权导入花名册：只有县级民政和市民政局的账号可以导入。"
@@ -397,7 +398,7 @@ class _Progress:
 class _Judge:
     """Judges the rows of one file for one scope, a chunk at a time: every chunk asks the
     database twice (the in-scope records and the ID claims of its numbers), then each row goes
-    through the kind's entry form, one form rebound for every row (``RecordForm.rebind``).
+    through the kind's entry form, one form rebound for every row (registry/roster/rebound.py).
 
     ``seen``: the records and claims the verdicts so far rest on (for :func:`_snapshot`), kept
     while ``remember`` holds."""
@@ -452,7 +453,7 @@ class _Judge:
             self.seen_records.update(_record_state(r) for r in existing.values())
             self.seen_claims.update(claimed)
         if self.form is None:
-            self.form = self.spec.form(
+            self.form = rebound(self.spec.form)(
                 {}, user=self.scope.user, villages=self.village_choices, on=self.on, claimed=claimed
             )
         self.form.claimed = claimed
@@ -528,7 +529,7 @@ class _Judge:
         # A valid row's raw cells are not needed again (only invalid rows go back as xlsx):
         # dropped, so that a big file's preview holds a row's data once. A new row keeps the
         # unsaved record the form built from its data, for the write.
-        row.data, row.record, row.values = form.record_data(take=True), record or form.instance, None
+        row.data, row.record, row.values = form.take_record_data(), record or form.instance, None
         if record is None:
             row.verdict = Verdict.NEW
         elif all(stored[name] == value for name, value in row.data.items()):
