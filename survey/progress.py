@@ -6,6 +6,7 @@ queries does not grow with villages or records.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -83,11 +84,15 @@ def progress_by_child_region(campaign, region, children, *, categories=tuple(REC
     return [whole, *rows.values()]
 
 
-def timeline(campaign, region):
-    """Cumulative villages submitted and approved per day of ``region`` in ``campaign``, one query.
+def timeline(campaign, region, *, today=None):
+    """Cumulative villages submitted and approved in ``region`` for each day of ``campaign``, one query.
 
-    Counts first submissions and first township approvals from the return events (a return sent
-    back and submitted again counts once, on its first day).
+    One point per day from the campaign's start to today, or to its deadline if that is earlier
+    (a closed campaign ends there too), and on to the last day a village first reported if one
+    reported late: a day when nothing happened repeats the day before, so the line runs flat
+    instead of joining two distant days straight. Counts first submissions and first township
+    approvals from the return events (a return sent back and submitted again counts once, on its
+    first day).
     """
     firsts = (
         ReturnEvent.objects.filter(
@@ -107,9 +112,13 @@ def timeline(campaign, region):
         seen.add((row["village_return"], kind))
         day = timezone.localtime(row["first"]).date()
         per_day.setdefault(day, {"submitted": 0, "approved": 0})[kind] += 1
+    first = min([campaign.start_date, *per_day])
+    last = max([min(today or timezone.localdate(), campaign.deadline), first, *per_day])
     points, submitted, approved = [], 0, 0
-    for day in sorted(per_day):
-        submitted += per_day[day]["submitted"]
-        approved += per_day[day]["approved"]
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        counts = per_day.get(day, {"submitted": 0, "approved": 0})
+        submitted += counts["submitted"]
+        approved += counts["approved"]
         points.append((day, submitted, approved))
     return points

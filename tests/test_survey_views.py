@@ -174,7 +174,14 @@ def test_timeline_counts_first_submissions_and_approvals_per_day(cast, campaign)
     ret = services.village_return_send_back(user=cast["township"], village_return=ret, reason="核实")
     ret = services.village_return_submit(user=cast["cadre_a"], village_return=ret, zero=True)
     services.village_return_approve(user=cast["township"], village_return=ret)
-    assert timeline(campaign, campaign.region) == [(timezone.localdate(), 1, 1)]
+    today = timezone.localdate()
+    Campaign.objects.filter(pk=campaign.pk).update(start_date=today - timedelta(days=2))
+    campaign.refresh_from_db()
+    assert timeline(campaign, campaign.region) == [
+        (today - timedelta(days=2), 0, 0),
+        (today - timedelta(days=1), 0, 0),
+        (today, 1, 1),
+    ]
 
 
 def test_progress_drills_down_to_villages(client, cast, tree, campaign):
@@ -282,3 +289,76 @@ def test_a_deadline_before_the_start_is_refused_in_plain_chinese(client, cast):
     )
     assert response.context["form"].non_field_errors() == ["截止日期不能早于开始日期。"]
     assert Campaign.objects.count() == 0
+
+
+# --- the trend line: one point per day (issue 14 item 19) ---------------------------------------
+
+
+def _on(campaign, code, day, *actions):
+    """The return of village ``code`` first submitted (and approved) on ``day`` at noon."""
+    ret = _ret(campaign, code)
+    cadre = {A: "cadre_a", B: "cadre_b"}[code]
+    ret = services.village_return_submit(user=campaign.cast[cadre], village_return=ret, zero=True)
+    if "approve" in actions:
+        services.village_return_approve(user=campaign.cast["township"], village_return=ret)
+    noon = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time())) + timedelta(hours=12)
+    ret.events.update(at=noon)
+
+
+def _dated_campaign(campaign, cast, start, deadline):
+    Campaign.objects.filter(pk=campaign.pk).update(start_date=start, deadline=deadline)
+    campaign.refresh_from_db()
+    campaign.cast = cast
+    return campaign
+
+
+def test_timeline_runs_flat_over_days_when_nothing_happened(cast, campaign):
+    today = timezone.localdate()
+    campaign = _dated_campaign(campaign, cast, today - timedelta(days=5), today + timedelta(days=10))
+    _on(campaign, A, today - timedelta(days=4), "approve")
+    _on(campaign, B, today - timedelta(days=1))
+    assert timeline(campaign, campaign.region) == [
+        (today - timedelta(days=5), 0, 0),
+        (today - timedelta(days=4), 1, 1),
+        (today - timedelta(days=3), 1, 1),
+        (today - timedelta(days=2), 1, 1),
+        (today - timedelta(days=1), 2, 1),
+        (today, 2, 1),
+    ]
+
+
+def test_timeline_stops_at_the_deadline_unless_a_village_reported_later(cast, campaign):
+    today = timezone.localdate()
+    campaign = _dated_campaign(campaign, cast, today - timedelta(days=10), today - timedelta(days=7))
+    assert [day for day, _, _ in timeline(campaign, campaign.region)] == [
+        today - timedelta(days=n) for n in (10, 9, 8, 7)
+    ]
+    _on(campaign, A, today - timedelta(days=5))
+    assert timeline(campaign, campaign.region)[-3:] == [
+        (today - timedelta(days=7), 0, 0),
+        (today - timedelta(days=6), 0, 0),
+        (today - timedelta(days=5), 1, 0),
+    ]
+
+
+def test_timeline_is_one_query_for_any_number_of_days(cast, campaign):
+    today = timezone.localdate()
+    campaign = _dated_campaign(campaign, cast, today - timedelta(days=400), today)
+    _on(campaign, A, today - timedelta(days=300), "approve")
+    region = campaign.region
+    with CaptureQueriesContext(connection) as ctx:
+        points = timeline(campaign, region)
+    assert (len(ctx), len(points), points[-1]) == (1, 401, (today, 1, 1))
+
+
+def test_timeline_chart_draws_a_point_per_day(client, cast, campaign):
+    today = timezone.localdate()
+    campaign = _dated_campaign(campaign, cast, today - timedelta(days=20), today + timedelta(days=10))
+    _on(campaign, A, today - timedelta(days=10))
+    client.force_login(cast["county"])
+    lines = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922000000"])).context["lines"]
+    submitted = lines["submitted"].split()
+    assert (len(submitted), lines["first"], lines["last"]) == (21, today - timedelta(days=20), today)
+    # Flat before the day, one step on it, flat after: 0 of 4 villages, then 1 of 4.
+    heights = [point.split(",")[1] for point in submitted]
+    assert heights == ["170.0"] * 10 + ["130.5"] * 11
