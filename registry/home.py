@@ -18,9 +18,11 @@ def high_risk_children(user, limit=10):
 
 
 def home_context(user):
-    """The user's scope with its regions below, the high-risk children, and whether to offer entry
-    (not to a cadre whose village's records are locked: ``locked_village`` says why instead)."""
-    scopes = [(root, with_village_counts(root.children.all())) for root in scope_roots(user)]
+    """The user's scope (each root with its ``village_count``) with its regions below, the high-risk
+    children, and whether to offer entry (not to a cadre whose village's records are locked:
+    ``locked_village`` says why instead)."""
+    roots = with_village_counts(scope_roots(user))
+    scopes = [(root, with_village_counts(root.children.all())) for root in roots]
     can_enter = may_enter_records(user)
     locked = policy.bound_by_record_locks(user) and not can_enter and bool(policy.edit_prefixes(user))
     return {

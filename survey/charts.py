@@ -1,13 +1,19 @@
-"""Geometry of the inline SVG charts the progress page draws itself (no chart library, no CDN)."""
+"""Geometry of the inline SVG charts the progress page draws itself (no chart library, no CDN).
 
-WIDTH = 600
+An SVG scales its text with its width: the drawing is as narrow as a phone's card (332 px of a
+390 px screen) so that FONT user units read as at least 12 px there, and site.css caps how wide
+it grows on a desktop.
+"""
+
+WIDTH = 360
+FONT = 14
 BAR_HEIGHT = 22
-LABEL_WIDTH = 130
+LABEL_WIDTH = 118
 
 
 def completion_bars(rows):
     """One horizontal bar per region: its completion % (approved) over its reported % (submitted)."""
-    usable = WIDTH - LABEL_WIDTH - 60
+    usable = WIDTH - LABEL_WIDTH - 58
     bars = []
     for index, progress in enumerate(rows):
         reported = 100 * progress.reported / progress.total if progress.total else 0
@@ -26,6 +32,8 @@ def completion_bars(rows):
         "height": max(len(bars) * (BAR_HEIGHT + 8), BAR_HEIGHT),
         "x0": LABEL_WIDTH,
         "bar_height": BAR_HEIGHT,
+        "font": FONT,
+        "percent_x": WIDTH - 52,
     }
 
 
@@ -33,7 +41,7 @@ def timeline_lines(points, total, height=200):
     """Polylines of cumulative submitted and approved villages over the days of ``points``."""
     if not points or not total:
         return None
-    left, right, top, bottom = 40, WIDTH - 10, 10, height - 30
+    left, right, top, bottom = 44, WIDTH - 10, 12, height - 30
     span = max((points[-1][0] - points[0][0]).days, 1)
 
     def xy(day, value):
@@ -53,4 +61,6 @@ def timeline_lines(points, total, height=200):
         "bottom": bottom,
         "top": top,
         "right": right,
+        "font": FONT,
+        "last_x": right - 40,
     }

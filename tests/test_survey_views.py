@@ -1,6 +1,7 @@
 """Campaign, return and progress pages: scope, methods, actions, numbers and query counts."""
 
-from datetime import timedelta
+import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from registry.models import RegionLevel
 from survey import services
 from survey.models import Campaign, ReturnState, VillageReturn
 from survey.progress import timeline
-from tests.factories import RegionFactory, make_child, make_woman
+from tests.factories import RegionFactory, make_child, make_elder, make_woman
 
 A, B, C = "410922100201", "410922100202", "410923100201"
 
@@ -301,8 +302,7 @@ def _on(campaign, code, day, *actions):
     ret = services.village_return_submit(user=campaign.cast[cadre], village_return=ret, zero=True)
     if "approve" in actions:
         services.village_return_approve(user=campaign.cast["township"], village_return=ret)
-    noon = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time())) + timedelta(hours=12)
-    ret.events.update(at=noon)
+    ret.events.update(at=timezone.make_aware(datetime.combine(day, time(12))))
 
 
 def _dated_campaign(campaign, cast, start, deadline):
@@ -362,3 +362,114 @@ def test_timeline_chart_draws_a_point_per_day(client, cast, campaign):
     # Flat before the day, one step on it, flat after: 0 of 4 villages, then 1 of 4.
     heights = [point.split(",")[1] for point in submitted]
     assert heights == ["170.0"] * 10 + ["130.5"] * 11
+
+
+# --- the city's home page: the campaign's figures and charts (issue 14 item 20) ----------------
+
+
+def _summary(html):
+    """{label: figure} of the home page's headline cards."""
+    section = html[html.index('id="city-board"') :]
+    return dict(
+        re.findall(
+            r'<div class="small text-muted">([^<]+)</div><div class="fs-5[^"]*">([^<]+)</div>', section
+        )
+    )
+
+
+def test_city_home_shows_the_campaigns_figures_and_charts(client, cast, tree, campaign):
+    make_child(tree[A])
+    make_child(tree[A])
+    make_woman(tree[C])
+    make_elder(tree[C])
+    services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A))
+    services.village_return_submit(user=cast["cadre_b"], village_return=_ret(campaign, B), zero=True)
+    services.village_return_approve(user=cast["township"], village_return=_ret(campaign, B))
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.localdate() - timedelta(days=1))
+    client.force_login(cast["city"])
+    response = client.get(reverse("home"))
+    board = response.context["city_board"]
+    assert (
+        board["whole"].total,
+        board["whole"].approved,
+        board["whole"].completion,
+        board["whole"].overdue,
+    ) == (
+        8,
+        1,
+        12.5,
+        6,
+    )
+    assert (board["children"], board["women"], board["elders"]) == (2, 1, 1)
+    assert _summary(response.content.decode()) == {
+        "完成率": "12.5%",
+        "已审核村": "1/8",
+        "逾期未报": "6",
+        "留守儿童": "2",
+        "留守妇女": "1",
+        "留守老人": "1",
+    }
+    assert [(b["label"], b["completion"]) for b in board["bars"]["bars"]] == [("县1", 25.0), ("县2", 0.0)]
+    assert board["lines"]["total"] == 8
+    body = response.content.decode()
+    assert (
+        body.count('id="completion-chart"'),
+        body.count('id="timeline-chart"'),
+        body.count("<polyline"),
+    ) == (
+        1,
+        1,
+        2,
+    )
+
+
+def test_city_home_figures_match_the_progress_page(client, cast, tree, campaign):
+    make_child(tree[A])
+    make_woman(tree[C])
+    services.village_return_submit(user=cast["cadre_a"], village_return=_ret(campaign, A))
+    client.force_login(cast["city"])
+    board = client.get(reverse("home")).context["city_board"]
+    page = client.get(reverse("survey_progress_region", args=[campaign.pk, "410900000000"])).context
+    whole = page["whole"]
+    assert (board["whole"].completion, board["whole"].reported, board["whole"].overdue) == (
+        whole.completion,
+        whole.reported,
+        whole.overdue,
+    )
+    assert (board["children"], board["women"]) == (whole.records["child"], whole.records["woman"])
+
+
+@pytest.mark.parametrize("who", ["county", "township", "cadre_a"])
+def test_only_the_city_gets_the_city_board(client, cast, campaign, who):
+    client.force_login(cast[who])
+    response = client.get(reverse("home"))
+    assert (response.context["city_board"], response.content.decode().count('id="city-board"')) == (None, 0)
+
+
+def test_city_home_without_a_running_campaign_has_no_board(client, cast):
+    client.force_login(cast["city"])
+    response = client.get(reverse("home"))
+    assert (response.context["city_board"], response.content.decode().count('id="city-board"')) == (None, 0)
+
+
+def test_city_home_queries_do_not_grow_with_counties_villages_or_records(client, cast, tree, campaign):
+    client.force_login(cast["city"])
+    few = _queries(client, reverse("home"))
+    for n in range(4, 9):
+        county = RegionFactory(
+            code=f"41092{n}000000", name=f"新县{n}", level=RegionLevel.COUNTY, parent=tree["4109"]
+        )
+        township = RegionFactory(
+            code=f"41092{n}100000", name=f"新县{n}镇", level=RegionLevel.TOWNSHIP, parent=county
+        )
+        for v in range(201, 206):
+            village = RegionFactory(
+                code=f"41092{n}100{v}", name=f"新县{n}村{v}", level=RegionLevel.VILLAGE, parent=township
+            )
+            services.village_return_for(campaign, village)
+            make_child(village)
+            make_woman(village)
+    VillageReturn.objects.filter(village_code__startswith="4109241").update(state=ReturnState.SUBMITTED)
+    response = client.get(reverse("home"))
+    assert len(response.context["city_board"]["bars"]["bars"]) == 7
+    assert _queries(client, reverse("home")) == few
