@@ -77,6 +77,8 @@ class ExitReason(models.TextChoices):
     AGED_OUT = "aged_out", "年满16周岁"
     MOVED_OUT = "moved_out", "迁出"
     DECEASED = "deceased", "死亡"
+    # Never a left-behind person at all (entered by mistake, wrong category): not a departure.
+    ENTRY_ERROR = "entry_error", "登记错误"
     OTHER = "other", "其他"
 
 

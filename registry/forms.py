@@ -12,7 +12,7 @@ from django.utils import timezone
 from registry import rules
 from registry.choices import Assistance, ExitReason
 from registry.models import Child, Elder, IdentityClaim, Woman
-from registry.records import duplicate_id_message, reference_date, villages_editable_by
+from registry.records import duplicate_id_message, duplicate_record_url, reference_date, villages_editable_by
 
 COMMON_FIELDS = [
     "village",
@@ -46,6 +46,10 @@ class RecordForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.id_check = None
+        self.duplicate_url = None
+        # Warnings about the ID number (rules.check_id_number, rules.id_county_warnings): shown on
+        # the form, never blocking; the stored ones until the form is sent again.
+        self.id_warnings = tuple(w for w in self.instance.id_warnings.split("；") if w)
         self.reference_date = on or reference_date()
         self.today = timezone.localdate()  # ID numbers' birth dates may not be after it
         villages = (villages if villages is not None else villages_editable_by(user)).order_by("code")
@@ -90,7 +94,9 @@ class RecordForm(forms.ModelForm):
         self.id_check = check
         own = self.instance.pk and self.instance.id_number == check.number
         if not own and self.id_number_taken(check.number):
-            raise ValidationError(duplicate_id_message(check.number))
+            # The existing record's page, for a user whose scope holds it (shown beside the error).
+            self.duplicate_url = duplicate_record_url(check.number, self.user)
+            raise ValidationError(duplicate_id_message(check.number, user=self.user))
         return check.number
 
     def id_number_taken(self, number):
@@ -104,6 +110,10 @@ class RecordForm(forms.ModelForm):
                 self.add_error("sex" if error.startswith("性别") else "birth_date", error)
             data["sex"] = data.get("sex") or self.id_check.sex
             data["birth_date"] = data.get("birth_date") or self.id_check.birth_date
+            if data.get("village"):
+                self.id_warnings = self.id_check.warnings + rules.id_county_warnings(
+                    self.id_check.number, data["village"].code
+                )
         for name in self.phone_fields:
             number, error = rules.check_phone(data.get(name))
             data[name] = number

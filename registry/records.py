@@ -7,6 +7,7 @@ record": the ID number is claimed in IdentityClaim inside the same transaction.
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import policy
@@ -58,20 +59,57 @@ def _require_unlocked(user, *villages):
         raise ValidationError(LOCKED_MESSAGE, code="locked")
 
 
-def duplicate_id_message(id_number):
-    """Where an ID number is already registered and whom to ask, without any detail of the record."""
+RECORD_SLUGS = {Category.CHILD: "children", Category.WOMAN: "women", Category.ELDER: "elders"}
+
+
+def duplicate_id_message(id_number, *, user=None):
+    """Where an ID number is already registered (its village and township: what resolving a
+    duplicate needs, nothing more of the record, whoever asks — DESIGN §2 "one person is one
+    record") and whom to ask: that village's cadre, or its township's reviewer, never ``user``
+    (the person typing it). None if the number is not registered."""
     claim = IdentityClaim.objects.select_related("village").filter(id_number=id_number).first()
     if claim is None:
         return None
     village = claim.village
-    place = "".join(r.name for r in village.ancestors() if r.level in ("county", "township")) + village.name
-    cadres = User.objects.filter(role=Role.VILLAGE_CADRE, region=village, is_active=True)
-    contacts = "、".join(f"{u.display_name}{f'（{u.phone}）' if u.phone else ''}" for u in cadres)
-    whom = f"{village.name}儿童主任{contacts}" if contacts else f"{village.name}所在乡镇民政所"
+    above = {r.level: r for r in village.ancestors() if r.level in ("county", "township")}
+    place = "".join(r.name for r in above.values()) + village.name
+    township = above.get("township")
+    staff = User.objects.filter(is_active=True).exclude(pk=getattr(user, "pk", None)).order_by("pk")
+    whom = []
+    for role, region, title in (
+        (Role.VILLAGE_CADRE, village, f"{village.name}儿童主任"),
+        (Role.TOWNSHIP_REVIEWER, township, f"{township.name if township else ''}审核员"),
+    ):
+        people = staff.filter(role=role, region=region) if region else []
+        if people:
+            whom.append(
+                title + "、".join(f"{u.display_name}{f'（{u.phone}）' if u.phone else ''}" for u in people)
+            )
+    if not whom:
+        whom = [f"{township.name if township else village.name + '所在乡镇'}民政所"]
     return (
         f"该身份证号已在{place}登记为{Category(claim.category).label}，同一人只能登记一次。"
-        f"如信息有误或人员已迁入本村，请联系{whom}核实。"
+        f"如信息有误或人员已迁入本村，请联系{'或'.join(whom)}核实。"
     )
+
+
+def duplicate_record_url(id_number, user):
+    """The page of the record holding ``id_number`` if ``user`` may read it (it is in their
+    scope: RECORD_MODELS' visible_to, on accounts.policy), else None — outside it a duplicate is
+    told only by its village and township (duplicate_id_message)."""
+    claim = IdentityClaim.objects.filter(id_number=id_number).only("category").first()
+    if claim is None or user is None:
+        return None
+    pk = (
+        RECORD_MODELS[claim.category]
+        .objects.visible_to(user)
+        .filter(id_number=id_number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        return None
+    return reverse("record_detail", kwargs={"kind": RECORD_SLUGS[claim.category], "pk": pk})
 
 
 def derive(record, *, on=None, today=None):
@@ -79,7 +117,8 @@ def derive(record, *, on=None, today=None):
     (the type on the reference date ``on``, by default the running campaign's; the ID checked
     as of ``today``, by default today)."""
     record.village_code = record.village.code
-    record.id_warnings = "；".join(rules.check_id_number(record.id_number, today=today).warnings)
+    warnings = rules.check_id_number(record.id_number, today=today).warnings
+    record.id_warnings = "；".join(warnings + rules.id_county_warnings(record.id_number, record.village_code))
     if record.category == Category.CHILD:
         flags = rules.child_red_flags(
             guardianship_type=record.guardianship_type,
@@ -129,12 +168,12 @@ def record_create(*, model, user, data, source=HistorySource.WEB):
     """
     (record,) = _new_records(model, user, [data])
     if IdentityClaim.objects.filter(id_number=record.id_number).exists():
-        raise ValidationError({"id_number": duplicate_id_message(record.id_number)})
+        raise ValidationError({"id_number": duplicate_id_message(record.id_number, user=user)})
     try:
         with transaction.atomic():
             _claim(record).save()
     except IntegrityError:
-        raise ValidationError({"id_number": duplicate_id_message(record.id_number)}) from None
+        raise ValidationError({"id_number": duplicate_id_message(record.id_number, user=user)}) from None
     _save(record, user, source)
     _audit(record, user, Action.CREATE, f"来源：{_source_label(source)}")
     return record
@@ -183,7 +222,7 @@ def record_create_many(*, model, user, records, source=HistorySource.IMPORT, on=
         bulk.filter_in(IdentityClaim.objects.order_by("pk").only("id_number"), "id_number", numbers), None
     )
     if taken is not None:
-        message = duplicate_id_message(taken.id_number)
+        message = duplicate_id_message(taken.id_number, user=user)
         raise ValidationError(message, code="claimed", params={"id_number": taken.id_number})
     try:
         with transaction.atomic():
@@ -249,7 +288,7 @@ def record_update(*, record, user, data, version, source=HistorySource.WEB):
                     id_number=current.id_number, village=current.village
                 )
         except IntegrityError:
-            raise ValidationError({"id_number": duplicate_id_message(current.id_number)}) from None
+            raise ValidationError({"id_number": duplicate_id_message(current.id_number, user=user)}) from None
     derive(current)
     current.version += 1
     _save(

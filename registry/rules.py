@@ -1,7 +1,8 @@
 """The registry's rules (DESIGN §2), as plain functions the forms, the Excel import and the
 management commands all call, so each rule exists once.
 
-- ID numbers: :func:`normalize_id_number`, :func:`check_id_number`, :func:`check_sex_and_birth`.
+- ID numbers: :func:`normalize_id_number`, :func:`check_id_number`, :func:`id_county_warnings`,
+  :func:`check_sex_and_birth`.
 - Who counts: :func:`classify_child`, :func:`classify_woman`, :func:`classify_elder`.
 - Who needs help at once: :func:`child_red_flags`, :func:`is_high_risk`.
 
@@ -178,6 +179,41 @@ def _region_warnings_in(code, birth_year):
             return ()  # in use, without an end date, or still in use in the birth year
         last_end = max(last_end or 0, int(match.group(2)))
     return (f"身份证号前6位地区码 {code} 已于{last_end}年停用，早于出生年份{birth_year}年，请核对",)
+
+
+def id_county_warnings(number, village_code):
+    """A warning when a valid ID number's county (its first 6 digits) is not the county of the
+    village the person is registered in — a 南乐县 number for a 清丰县 village.
+
+    :func:`check_id_number` judges the number alone: its region code only has to exist in the
+    national table (and be in use when the person was born), so another county's code, of this
+    city or any other, passes it. This compares it with the village. A warning, never a refusal:
+    people move and keep their number.
+    """
+    if len(number) != ID_LENGTH or not village_code or number[:6] == village_code[:6]:
+        return ()
+    return _id_county_warnings(number[:6], village_code[:6])
+
+
+@functools.lru_cache(maxsize=4096)
+def _id_county_warnings(code, county):
+    def named(c):
+        name = _county_name(c)
+        return f"{c}（{name}）" if name else c
+
+    return (
+        f"身份证号地区码 {named(code)} 与所在村的县（区）{named(county)} 不一致："
+        "迁入人员可照常保存，否则请核对",
+    )
+
+
+def _county_name(code):
+    """The county's current name in stdnum's table ("[2002-]华龙区" → 华龙区), or ""."""
+    counties = _region_counties(code)
+    if not counties:
+        return ""
+    match = _REGION_PERIOD.fullmatch(counties[-1])
+    return match.group(3) if match else counties[-1]
 
 
 def check_sex_and_birth(id_check, sex=None, birth_date=None):

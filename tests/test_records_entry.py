@@ -228,7 +228,98 @@ def test_record_duplicate_message_without_a_cadre_names_the_township_office(tree
     other = ChildFactory(village=tree[C])
     assert records.duplicate_id_message(other.id_number) == (
         "该身份证号已在县2县2镇1县2镇1村1登记为留守儿童，同一人只能登记一次。"
-        "如信息有误或人员已迁入本村，请联系县2镇1村1所在乡镇民政所核实。"
+        "如信息有误或人员已迁入本村，请联系县2镇1民政所核实。"
+    )
+
+
+def test_record_duplicate_in_own_village_names_the_township_reviewer_not_the_typist(client, cast, tree):
+    child = ChildFactory(village=tree[A])
+    client.force_login(cast["cadre_a"])
+    response = client.post(_url("record_create"), child_post_data(tree[A], id_number=child.id_number))
+    assert response.context["form"].errors == {
+        "id_number": [
+            "该身份证号已在县1县1镇1县1镇1村1登记为留守儿童，同一人只能登记一次。"
+            f"如信息有误或人员已迁入本村，请联系县1镇1审核员{cast['township'].display_name}核实。"
+        ]
+    }
+    assert response.context["form"].duplicate_url == f"/children/{child.pk}/"
+    body = response.content.decode()
+    assert (
+        '<div class="alert alert-info py-2" id="duplicate-record">该身份证号的记录在您的管辖范围内：'
+        f'<a href="/children/{child.pk}/">查看已登记的记录</a></div>'
+    ) in body
+    assert Child.objects.count() == 1
+
+
+def test_record_duplicate_in_scope_links_the_record_across_categories(client, cast, tree):
+    elder = ElderFactory(village=tree[B])
+    client.force_login(cast["county"])
+    response = client.post(_url("record_create"), child_post_data(tree[A], id_number=elder.id_number))
+    assert response.context["form"].errors == {
+        "id_number": [
+            "该身份证号已在县1县1镇1县1镇1村2登记为留守老人，同一人只能登记一次。"
+            f"如信息有误或人员已迁入本村，请联系县1镇1村2儿童主任{cast['cadre_b'].display_name}"
+            f"或县1镇1审核员{cast['township'].display_name}核实。"
+        ]
+    }
+    assert response.context["form"].duplicate_url == f"/elders/{elder.pk}/"
+
+
+def test_record_duplicate_outside_scope_gives_no_link_and_no_detail(client, cast, tree):
+    child = ChildFactory(village=tree[B], guardian_phone="13911112222")
+    client.force_login(cast["cadre_a"])
+    response = client.post(_url("record_create"), child_post_data(tree[A], id_number=child.id_number))
+    assert response.context["form"].duplicate_url is None
+    body = response.content.decode()
+    assert (f"/children/{child.pk}/" in body, "duplicate-record" in body) == (False, False)
+    for detail in (child.name, child.guardian_name, child.father_name, "13911112222"):
+        assert detail not in body
+
+
+# --- an ID number of another county -------------------------------------------------------
+
+NANLE_ID_IN_QINGFENG = (
+    "身份证号地区码 410923（南乐县） 与所在村的县（区）410922（清丰县） 不一致："
+    "迁入人员可照常保存，否则请核对"
+)
+
+
+def test_child_create_with_another_countys_id_warns_and_saves(client, cast, tree):
+    client.force_login(cast["cadre_a"])
+    number = make_id_number("410923", years_ago(9, days=40))
+    response = client.post(_url("record_create"), child_post_data(tree[A], id_number=number))
+    assert response.status_code == 302
+    child = Child.objects.get()
+    assert child.id_warnings == NANLE_ID_IN_QINGFENG
+    detail = client.get(_url("record_detail", record=child)).content.decode()
+    assert f'<div class="alert alert-warning py-2">{child.id_warnings}</div>' in detail
+
+
+def test_child_form_shows_another_countys_id_warning_before_saving(client, cast, tree):
+    client.force_login(cast["cadre_a"])
+    number = make_id_number("410923", years_ago(9, days=40))
+    response = client.post(_url("record_create"), child_post_data(tree[A], id_number=number, name=""))
+    assert response.status_code == 200
+    assert response.context["form"].id_warnings == (NANLE_ID_IN_QINGFENG,)
+    warning = f'<div class="alert alert-warning py-2" role="status" id="id-warnings">{NANLE_ID_IN_QINGFENG}'
+    assert f"{warning}</div>" in response.content.decode()
+    assert Child.objects.count() == 0
+
+
+def test_record_with_own_countys_id_has_no_warning(client, cast, tree):
+    child = ChildFactory(village=tree[C])
+    woman = WomanFactory(village=tree[A])
+    assert (child.id_warnings, woman.id_warnings) == ("", "")
+
+
+def test_woman_moved_to_another_county_gets_the_warning(cast, tree):
+    woman = WomanFactory(village=tree[A])
+    moved = records.record_update(record=woman, user=cast["county"], data={"village": tree[B]}, version=1)
+    assert moved.id_warnings == ""
+    moved = records.record_update(record=moved, user=None, data={"village": tree[C]}, version=2)
+    assert moved.id_warnings == (
+        "身份证号地区码 410922（清丰县） 与所在村的县（区）410923（南乐县） 不一致："
+        "迁入人员可照常保存，否则请核对"
     )
 
 
@@ -241,7 +332,8 @@ def test_child_exited_record_still_holds_its_id(client, cast, tree):
     response = client.post(_url("record_create"), child_post_data(tree[B], id_number=child.id_number))
     assert response.context["form"].errors["id_number"] == [
         "该身份证号已在县1县1镇1县1镇1村1登记为留守儿童，同一人只能登记一次。"
-        f"如信息有误或人员已迁入本村，请联系县1镇1村1儿童主任{cast['cadre_a'].display_name}核实。"
+        f"如信息有误或人员已迁入本村，请联系县1镇1村1儿童主任{cast['cadre_a'].display_name}"
+        f"或县1镇1审核员{cast['township'].display_name}核实。"
     ]
     assert Child.objects.count() == 1
 
@@ -329,6 +421,21 @@ def test_child_exit_keeps_the_record_with_reason_date_and_note(client, cast, tre
     assert (
         '<div class="alert alert-secondary py-2">已于 2026-10-01 退出台账：父母返乡（父亲回乡创业）</div>'
         in detail
+    )
+
+
+def test_child_exit_for_an_entry_error(client, cast, tree):
+    child = ChildFactory(village=tree[A])
+    client.force_login(cast["cadre_a"])
+    page = client.get(_url("record_status", record=child)).content.decode()
+    assert '<option value="entry_error">登记错误</option>' in page
+    data = {"reason": "entry_error", "date": "2026-10-01", "note": "不是本村人", "version": 1}
+    assert client.post(_url("record_status", record=child), data).status_code == 302
+    child.refresh_from_db()
+    assert (child.status, child.exit_reason, child.get_exit_reason_display()) == (
+        RecordStatus.EXITED,
+        ExitReason.ENTRY_ERROR,
+        "登记错误",
     )
 
 
