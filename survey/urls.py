@@ -16,7 +16,7 @@ urlpatterns = [
     path("inspections/", views_supervision.inspection_list, name="inspection_list"),
     path("inspections/<int:pk>/", views_supervision.inspection_detail, name="inspection_detail"),
     path("inspections/<int:pk>/sample/", views_supervision.inspection_sample, name="inspection_sample"),
+    path("inspections/<int:pk>/checks/", views_supervision.spot_checks_record, name="spot_checks_record"),
     path("inspections/<int:pk>/items/", views_supervision.rectification_add, name="rectification_add"),
-    path("checks/<int:pk>/", views_supervision.spot_check, name="spot_check"),
     path("items/<int:pk>/<str:action>/", views_supervision.rectification_action, name="rectification_action"),
 ]

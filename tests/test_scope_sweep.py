@@ -76,7 +76,7 @@ PARAMS = {
     "inspection_detail": {"pk": "inspection"},
     "inspection_sample": {"pk": "inspection"},
     "rectification_add": {"pk": "inspection"},
-    "spot_check": {"pk": "spot_check"},
+    "spot_checks_record": {"pk": "inspection"},
     "rectification_action": {"pk": "rectification", "action": "item_action"},
     "import_job": {"pk": "import_job"},
     "import_job_progress": {"pk": "import_job"},
@@ -1002,21 +1002,29 @@ POSTS = {
             "liaison": 404,
         },
     ),  # fmt: skip
-    "spot_check": Post(
-        targets=_objects("spot_check"),
-        data=lambda world, kw: {"verdict": "wrong", "note": "监护人电话有误"},
-        result=lambda kw: SpotCheck.objects.get(pk=kw["pk"]).verdict,
-        expected=lambda before: "wrong",
+    # The whole sample on one sheet: every row filled in as the inspector would.
+    "spot_checks_record": Post(
+        targets=_objects("inspection"),
+        data=lambda world, kw: {
+            field: value
+            for pk in SpotCheck.objects.filter(inspection=kw["pk"]).values_list("pk", flat=True)
+            for field, value in ((f"verdict_{pk}", "wrong"), (f"note_{pk}", "监护人电话有误"))
+        },
+        result=lambda kw: list(
+            SpotCheck.objects.filter(inspection=kw["pk"]).values_list("verdict", flat=True)
+        ),
+        expected=lambda before: ["wrong"] * len(before),
         allowed=frozenset({"city", "supervisor"}),
         refused={
-            "county": "只有督导组成员可以填写核查结果。",
+            "county": FORM,
             "cadre_a": 404,
             "cadre_b": 404,
             "cadre_c": 404,
             "township": 404,
             "liaison": 404,
         },
-    ),  # fmt: skip
+        replay="302",  # 核查结果与已保存的相同，没有变化 (an info, not an error): nothing recorded twice
+    ),
     "rectification_action:done": _item_action(
         "done",
         {"county"},
@@ -1201,7 +1209,6 @@ DOUBLED = {
     "campaign_list": "a replayed 新建摸底排查 makes a second draft campaign of the same name",
     "inspection_list": "a replayed 新建督导检查 opens a second inspection of the same county and day",
     "rectification_add": "a replayed 整改事项 files the same item twice",
-    "spot_check": "a replayed 核查结果 is recorded again (new time, a second audit event)",
     "activation_request": "a replayed reset request supersedes the first code with a second one",
 }
 
