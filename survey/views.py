@@ -20,7 +20,7 @@ from survey import access, charts, export, services, workflows
 from survey.forms import CampaignForm
 from survey.models import Campaign
 from survey.progress import progress_by_child_region, timeline
-from survey.statistics import COLUMNS, QUALITY, children_statistics, duplicate_suspects
+from survey.statistics import COLUMNS, QUALITY, children_statistics, duplicate_suspects, people_tables
 
 
 @require_http_methods(["GET", "POST"])
@@ -97,6 +97,7 @@ def progress(request, pk, code=None):
             "is_township": region.level == RegionLevel.TOWNSHIP,
             "columns": COLUMNS + QUALITY,
             "table": [(label, [row[key] for key, _ in COLUMNS + QUALITY]) for label, row in table],
+            "people_tables": people_tables(region, children, campaign.reference_date),
             "exportable": region.level in (RegionLevel.CITY, RegionLevel.COUNTY),
             "can_sign_off": region.level == RegionLevel.COUNTY
             and policy.can_approve_townships(request.user, region),
@@ -202,7 +203,12 @@ def statistics_export(request, pk, code):
     top = children_statistics(region, children, campaign.reference_date)
     sub = children_statistics(region, grandchildren, campaign.reference_date) if grandchildren else {}
     rows = export.statistics_rows(region, children, grandchildren, top, sub)
-    problems = export.check(rows)
+    people = export.people_rows(region, children, grandchildren, campaign.reference_date)
+    problems = export.check(rows) + [
+        problem
+        for table, table_rows in people
+        for problem in export.check(table_rows, table.headings, table.groups)
+    ]
     if problems:
         return render(
             request,
@@ -215,6 +221,7 @@ def statistics_export(request, pk, code):
         unit=f"{region.name}民政局",
         reference_date=campaign.reference_date,
         rows=rows,
+        people=people,
     )
     response = HttpResponse(content, content_type=XLSX)
     filename = quote(f"{region.name}留守儿童统计表.xlsx")

@@ -1,4 +1,4 @@
-"""The children's statistics and the 统计表 xlsx: parts add up to totals at every level."""
+"""The statistics of children, women and elders and the 统计表 xlsx: parts add up to totals at every level."""
 
 from datetime import date
 from io import BytesIO
@@ -8,12 +8,12 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from registry import records, statistics
-from registry.choices import GuardianshipType, HealthStatus, ParentStatus, Schooling, Sex
-from registry.models import Child, VillageStatistics
+from registry.choices import GuardianshipType, HealthStatus, LivingArrangement, ParentStatus, Schooling, Sex
+from registry.models import Child, Elder, VillageStatistics, Woman
 from registry.statistics import _compute, village_statistics_rebuild
 from survey.export import check, statistics_rows
-from survey.statistics import COLUMNS, children_statistics
-from tests.factories import make_child
+from survey.statistics import COLUMNS, ELDERS, WOMEN, children_statistics, people_statistics
+from tests.factories import ElderFactory, WomanFactory, make_child
 
 REF = date(2022, 7, 31)
 
@@ -194,3 +194,202 @@ def test_statistics_on_another_reference_date_are_read_from_the_register(tree, c
     live = _live(city, other)
     assert stats[None]["band_0_5"] == sum(row["band_0_5"] for row in live.values())
     assert stats[None]["total"] == 6
+
+
+# --- women and elders ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(tree, campaign):
+    """Four women and three elders in county 1 (two townships), one of each in county 2."""
+    return {
+        "women": [
+            WomanFactory(village=tree["410922100201"], birth_date=date(1995, 1, 1), husband_months_away=6),
+            WomanFactory(
+                village=tree["410922100202"],
+                birth_date=date(1990, 8, 1),
+                health=HealthStatus.ILL,
+                minor_children_count=0,
+            ),
+            WomanFactory(village=tree["410922101201"], birth_date=date(1975, 7, 31), husband_months_away=30),
+            WomanFactory(
+                village=tree["410922101201"], birth_date=date(1970, 1, 1), health=HealthStatus.DISABLED
+            ),
+            WomanFactory(village=tree["410923100201"], birth_date=date(1980, 1, 1)),
+        ],
+        "elders": [
+            ElderFactory(village=tree["410922100201"], birth_date=date(1958, 1, 1)),
+            ElderFactory(
+                village=tree["410922100201"],
+                birth_date=date(1950, 3, 3),
+                sex=Sex.FEMALE,
+                living_arrangement=LivingArrangement.WITH_GRANDCHILDREN,
+                health=HealthStatus.SERIOUSLY_ILL,
+            ),
+            ElderFactory(
+                village=tree["410922101202"],
+                birth_date=date(1940, 2, 29),
+                sex=Sex.FEMALE,
+                living_arrangement=LivingArrangement.WITH_SPOUSE,
+            ),
+            ElderFactory(village=tree["410923101202"], birth_date=date(1942, 8, 1)),
+        ],
+    }
+
+
+def _row(table, stats):
+    return [stats[key] for key, _ in table.headings]
+
+
+def test_women_statistics_per_county(tree, people):
+    city, counties = tree["4109"], [tree["410922"], tree["410923"]]
+    stats = people_statistics(WOMEN, city, counties, REF)
+    assert [heading for _, heading in WOMEN.headings] == [
+        "总数",
+        "不满30岁",
+        "30–39岁",
+        "40–49岁",
+        "50岁及以上",
+        "健康",
+        "残疾",
+        "患病",
+        "重病",
+        "丈夫外出不满1年",
+        "丈夫外出1年及以上",
+        "有未成年子女",
+    ]
+    assert _row(WOMEN, stats[counties[0].pk]) == [4, 1, 1, 1, 1, 2, 1, 1, 0, 1, 3, 3]
+    assert _row(WOMEN, stats[counties[1].pk]) == [1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1]
+    assert _row(WOMEN, stats[None]) == [5, 1, 1, 2, 1, 3, 1, 1, 0, 1, 4, 4]
+
+
+def test_elders_statistics_per_county(tree, people):
+    city, counties = tree["4109"], [tree["410922"], tree["410923"]]
+    stats = people_statistics(ELDERS, city, counties, REF)
+    assert [heading for _, heading in ELDERS.headings] == [
+        "总数",
+        "男",
+        "女",
+        "不满70岁",
+        "70–79岁",
+        "80岁及以上",
+        "健康",
+        "残疾",
+        "患病",
+        "重病",
+        "独居",
+        "与配偶同住",
+        "与孙辈同住",
+        "与其他亲属同住",
+        "入住养老机构",
+    ]
+    assert _row(ELDERS, stats[counties[0].pk]) == [3, 1, 2, 1, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0]
+    assert _row(ELDERS, stats[counties[1].pk]) == [1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert _row(ELDERS, stats[None]) == [4, 2, 2, 1, 2, 1, 3, 0, 0, 1, 2, 1, 1, 0, 0]
+
+
+def test_people_statistics_only_count_active_records_in_the_region(cast, tree, people):
+    records.record_exit(
+        record=people["women"][0], user=cast["county"], reason="moved_out", date=REF, note="", version=1
+    )
+    townships = [tree["410922100"], tree["410922101"]]
+    stats = people_statistics(WOMEN, tree["410922"], townships, REF)
+    assert (stats[None]["total"], stats[townships[0].pk]["total"], stats[townships[1].pk]["total"]) == (
+        3,
+        1,
+        2,
+    )
+
+
+def test_progress_page_shows_the_women_and_elders_tables(client, cast, tree, campaign, people):
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922000000"]))
+    tables = response.context["people_tables"]
+    assert [(table.title, rows, problems) for table, rows, problems in tables] == [
+        (
+            "留守妇女分类统计",
+            [
+                ("县1（合计）", [4, 1, 1, 1, 1, 2, 1, 1, 0, 1, 3, 3]),
+                ("县1镇1", [2, 1, 1, 0, 0, 1, 0, 1, 0, 1, 1, 1]),
+                ("县1镇2", [2, 0, 0, 1, 1, 1, 1, 0, 0, 0, 2, 2]),
+            ],
+            [],
+        ),
+        (
+            "留守老人分类统计",
+            [
+                ("县1（合计）", [3, 1, 2, 1, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0]),
+                ("县1镇1", [2, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0]),
+                ("县1镇2", [1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0]),
+            ],
+            [],
+        ),
+    ]
+    body = response.content.decode()
+    assert '<h2 class="h5 mt-4">留守妇女分类统计</h2>' in body
+    assert '<table class="table table-sm table-bordered bg-white small" id="statistics-elder">' in body
+
+
+def test_progress_page_lists_a_women_table_that_does_not_add_up(client, cast, tree, campaign, people):
+    Woman.objects.filter(pk=people["women"][1].pk).update(health="")  # written past the form
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_progress_region", args=[campaign.pk, "410922000000"]))
+    (_, _, problems), (_, _, elder_problems) = response.context["people_tables"]
+    assert (problems, elder_problems) == (
+        ["县1（合计）：健康状况合计 3 与总数 4 不符", "县1镇1：健康状况合计 1 与总数 2 不符"],
+        [],
+    )
+
+
+def test_export_has_women_and_elders_sheets_that_add_up(client, cast, tree, campaign, children, people):
+    client.force_login(cast["city"])
+    response = client.get(reverse("survey_statistics", args=[campaign.pk, "410900000000"]))
+    assert response.status_code == 200
+    wb = load_workbook(BytesIO(response.content))
+    assert wb.sheetnames == ["留守儿童统计表", "留守妇女统计表", "留守老人统计表"]
+    for table, sheet in ((WOMEN, wb["留守妇女统计表"]), (ELDERS, wb["留守老人统计表"])):
+        width = len(table.headings)
+        assert sheet["A1"].value == f"濮阳市农村{table.sheet}"
+        rows = [[sheet.cell(r, c).value for c in range(1, 2 + width)] for r in range(5, 12)]
+        assert [row[0].strip() for row in rows] == [
+            "合计",
+            "县1",
+            "县1镇1",
+            "县1镇2",
+            "县2",
+            "县2镇1",
+            "县2镇2",
+        ]
+        total, county1, county2 = rows[0][1:], rows[1][1:], rows[4][1:]
+        assert total == [a + b for a, b in zip(county1, county2, strict=True)]
+        assert county1 == [a + b for a, b in zip(rows[2][1:], rows[3][1:], strict=True)]
+    women = wb["留守妇女统计表"]
+    assert (
+        women["B3"].value,
+        women["C3"].value,
+        women["C4"].value,
+        women["G3"].value,
+        women["G4"].value,
+    ) == (
+        "总数",
+        "年龄段",
+        "不满30岁",
+        "健康状况",
+        "健康",
+    )
+    assert [women.cell(5, c).value for c in range(2, 14)] == [5, 1, 1, 2, 1, 3, 1, 1, 0, 1, 4, 4]
+    assert [wb["留守老人统计表"].cell(5, c).value for c in range(2, 17)] == [
+        4, 2, 2, 1, 2, 1, 3, 0, 0, 1, 2, 1, 1, 0, 0
+    ]  # fmt: skip
+
+
+def test_export_refuses_an_elders_table_that_does_not_add_up(client, cast, tree, campaign, children, people):
+    Elder.objects.filter(pk=people["elders"][3].pk).update(living_arrangement="")
+    client.force_login(cast["city"])
+    response = client.get(reverse("survey_statistics", args=[campaign.pk, "410900000000"]))
+    assert response.status_code == 409
+    assert response.context["problems"] == [
+        "合计：居住情况合计 3 与总数 4 不符",
+        "县2：居住情况合计 0 与总数 1 不符",
+        "县2镇2：居住情况合计 0 与总数 1 不符",
+    ]
