@@ -312,3 +312,59 @@ def test_rectification_actions_say_what_happened(client, cast, officer2, inspect
     client.force_login(cast["supervisor"])
     response = client.post(reverse("rectification_action", args=[item.pk, "close"]))
     assert _said(response) == ["整改事项「补齐监护人电话」：已销号。"]
+
+
+# --- a new rectification item reaches the county's home at once (issue 14 item 11) -------------
+
+
+def _item(cast, inspection, description, days):
+    return supervision.rectification_create(
+        user=cast["supervisor"],
+        inspection=inspection,
+        description=description,
+        responsible_unit="县2民政局",
+        deadline=timezone.localdate() + timedelta(days=days),
+    )
+
+
+def test_a_new_rectification_item_is_on_the_county_home_before_it_is_overdue(
+    client, cast, officer2, inspection
+):
+    later = _item(cast, inspection, "建立无人监护儿童台账", 30)
+    soon = _item(cast, inspection, "补齐监护人电话", 3)
+    late = _item(cast, inspection, "补录漏报儿童", -1)
+    done = _item(cast, inspection, "已整改的事项", 5)
+    supervision.rectification_mark_done(user=officer2, item=done, evidence="已补齐")
+    client.force_login(officer2)
+    response = client.get(reverse("home"))
+    inbox = response.context["inbox"]
+    assert [(i.pk, i.days_left, i.due_soon) for i in inbox["open_items"]] == [
+        (soon.pk, 3, True),
+        (later.pk, 30, False),
+    ]
+    assert [i.pk for i in inbox["overdue_items"]] == [late.pk]
+    html = response.content.decode()
+    section = html[
+        html.index('id="open-rectifications"') : html.index("</div>\n", html.index("整改后在督导"))
+    ]
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', section)
+    county = inspection.county.name
+    assert links == [
+        (
+            f"{reverse('inspection_detail', args=[inspection.pk])}#item-{soon.pk}",
+            f"{county} · 补齐监护人电话",
+        ),
+        (
+            f"{reverse('inspection_detail', args=[inspection.pk])}#item-{later.pk}",
+            f"{county} · 建立无人监护儿童台账",
+        ),
+    ]
+    assert section.count("即将到期") == 1
+
+
+def test_open_rectification_items_are_the_county_officers_own(client, cast, officer2, inspection):
+    _item(cast, inspection, "补齐监护人电话", 3)
+    for who in ("county", "city", "supervisor", "township"):  # another county; those who follow it up
+        client.force_login(cast[who])
+        inbox = client.get(reverse("home")).context["inbox"]
+        assert (inbox or {}).get("open_items", []) == [], who
