@@ -25,7 +25,11 @@ from registry.codes import ancestor_code
 from registry.filters import RecordFilterForm
 from registry.forms import ChildForm, ElderForm, ExitForm, RecordForm, RestoreForm, WomanForm
 from registry.models import Child, Elder, Region, Woman
+from registry.pagination import page_window
 from registry.roster import template as roster_template
+
+# The most records one printed list holds; past it the page says to narrow the filters or export.
+PRINT_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -87,27 +91,36 @@ def record_list(request, kind):
     kind = _kind(kind)
     if not policy.record_prefixes(request.user):
         raise Http404
+    # 打印 (?print=1): the filtered list as one printable page, without the site's navigation.
+    printing = request.GET.get("print") == "1"
     filters = RecordFilterForm(request.GET or None, user=request.user, kind=kind)
     queryset = filters.apply(kind.model.objects.visible_to(request.user).select_related("village"))
-    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    page = Paginator(queryset, PRINT_ROWS if printing else 20).get_page(
+        1 if printing else request.GET.get("page")
+    )
     records.access_log_write(
         request,
         AuditEvent.Action.LIST,
         kind.category,
         count=len(page.object_list),
-        detail=_search_detail(filters, "查询记录", page.paginator.count, page.number),
+        detail=_search_detail(
+            filters, "打印名单" if printing else "查询记录", page.paginator.count, page.number
+        ),
     )
     return render(
         request,
-        "registry/record_list.html",
+        "registry/record_print.html" if printing else "registry/record_list.html",
         _context(
             request,
             kind,
             filters=filters,
             page=page,
+            page_numbers=page_window(page),
             townships=_paths(page.object_list),
             can_create=access.may_enter_records(request.user),
             query=filters.query_without_page(),
+            query_items=filters.query_items(),
+            print_rows=PRINT_ROWS,
         ),
     )
 

@@ -1,12 +1,15 @@
 """Search and filters of the record lists: they narrow the user's scope, never widen it."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
+from django.core.paginator import Paginator
 from django.urls import reverse
 
 from registry import records
 from registry.choices import ExitReason, GuardianAssessment, GuardianshipType
+from registry.pagination import page_window
 from registry.rules import age_on, birth_date_range
 from tests.factories import ChildFactory, ElderFactory, WomanFactory, make_id_number, years_ago
 
@@ -236,3 +239,147 @@ def test_record_search_by_id_of_another_kind_finds_nothing(client, cast, tree):
     client.force_login(cast["cadre_a"])
     assert _names(_list(client, {"q": woman.id_number})) == []
     assert _names(_list(client, {"q": woman.id_number}, "women")) == [woman.name]
+
+
+# --- county, and "县 · 乡镇" ----------------------------------------------------------------
+
+
+def _choices(response, field):
+    return [(str(value), label) for value, label in response.context["filters"].fields[field].widget.choices]
+
+
+def test_record_filter_by_county_for_a_city_user(client, cast, tree):
+    for code, name in ((A, "甲"), (OTHER_TOWNSHIP, "丙"), (C, "丁")):
+        ChildFactory(village=tree[code], name=name)
+    client.force_login(cast["city"])
+    assert _found(_list(client, {"county": tree["410922"].pk})) == sorted(["甲", "丙"])
+    assert _names(_list(client, {"county": tree["410923"].pk})) == ["丁"]
+
+
+def test_record_filter_township_list_names_the_county_and_narrows_to_the_chosen_one(client, cast, tree):
+    client.force_login(cast["city"])
+    unchosen = _list(client)
+    assert _choices(unchosen, "county") == [
+        ("", "全部县（区）"),
+        (str(tree["410922"].pk), "县1"),
+        (str(tree["410923"].pk), "县2"),
+    ]
+    assert _choices(unchosen, "township") == [("", "全部乡镇（街道）")] + [
+        (str(tree[code].pk), label)
+        for code, label in (
+            ("410922100", "县1 · 县1镇1"),
+            ("410922101", "县1 · 县1镇2"),
+            ("410923100", "县2 · 县2镇1"),
+            ("410923101", "县2 · 县2镇2"),
+        )
+    ]
+    chosen = _list(client, {"county": tree["410923"].pk})
+    assert _choices(chosen, "township") == [
+        ("", "全部乡镇（街道）"),
+        (str(tree["410923100"].pk), "县2 · 县2镇1"),
+        (str(tree["410923101"].pk), "县2 · 县2镇2"),
+    ]
+    body = chosen.content.decode()
+    assert f'<option value="{tree["410923100"].pk}">县2 · 县2镇1</option>' in body
+    assert "县1 · 县1镇1" not in body
+
+
+def test_record_filter_changing_the_county_drops_the_township_of_the_other(client, cast, tree):
+    ChildFactory(village=tree[A], name="甲")
+    ChildFactory(village=tree[C], name="丁")
+    client.force_login(cast["city"])
+    params = {"county": tree["410923"].pk, "township": tree["410922100"].pk, "village": tree[A].pk}
+    response = _list(client, params)
+    cleaned = response.context["filters"].cleaned_data
+    assert (cleaned["county"], cleaned["township"], cleaned["village"]) == (tree["410923"], None, None)
+    assert _names(response) == ["丁"]
+    assert _choices(response, "village") == [("", "先选乡镇再选村")]
+
+
+def test_record_filter_within_one_county_has_no_county_choice_but_names_it(client, cast, tree):
+    client.force_login(cast["county"])
+    response = _list(client)
+    assert "county" not in response.context["filters"].fields
+    assert _choices(response, "township") == [
+        ("", "全部乡镇（街道）"),
+        (str(tree["410922100"].pk), "县1 · 县1镇1"),
+        (str(tree["410922101"].pk), "县1 · 县1镇2"),
+    ]
+
+
+def test_record_filter_county_for_a_supervisor_of_several_counties(client, cast, tree):
+    ChildFactory(village=tree[C], name="丁")
+    supervisor = cast["supervisor"]
+    supervisor.assigned_regions.add(tree["410922"])
+    client.force_login(supervisor)
+    assert _names(_list(client, {"county": tree["410923"].pk})) == ["丁"]
+    supervisor.assigned_regions.remove(tree["410922"])
+    response = _list(client, {"county": tree["410922"].pk})
+    assert "county" not in response.context["filters"].fields
+    assert _names(response) == ["丁"]  # a single county: the field is gone and its value ignored
+
+
+def test_record_filter_reloads_itself_when_the_county_changes(client, cast, tree):
+    client.force_login(cast["city"])
+    body = _list(client).content.decode()
+    assert (
+        'hx-get="/children/" hx-trigger="change from:#id_county, change from:#id_township"\n'
+        '      hx-select="main" hx-target="main" hx-swap="outerHTML" hx-push-url="true">'
+    ) in body
+
+
+# --- page numbers and the jump to a page ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "pages", "window"),
+    [
+        (1, 1, [1]),
+        (1, 5, [1, 2, 3, 4, 5]),
+        (1, 769, [1, 2, 3, None, 769]),
+        (4, 769, [1, 2, 3, 4, 5, 6, None, 769]),
+        (5, 769, [1, 2, 3, 4, 5, 6, 7, None, 769]),
+        (6, 769, [1, None, 4, 5, 6, 7, 8, None, 769]),
+        (400, 769, [1, None, 398, 399, 400, 401, 402, None, 769]),
+        (769, 769, [1, None, 767, 768, 769]),
+        (765, 769, [1, None, 763, 764, 765, 766, 767, 768, 769]),
+    ],
+)
+def test_page_window_first_last_and_around_the_current(number, pages, window):
+    page = Paginator(range(pages * 20), 20).page(number)
+    assert page_window(page) == window
+
+
+def test_record_list_links_page_numbers_and_jumps_keeping_the_filters(client, cast, tree):
+    for i in range(125):
+        ChildFactory(village=tree[A], name=f"张{i:03d}")
+    client.force_login(cast["cadre_a"])
+    response = _list(client, {"q": "张", "page": "4"})
+    assert response.context["page_numbers"] == [1, 2, 3, 4, 5, 6, 7]
+    body = response.content.decode()
+    item = (
+        r'<li class="page-item[^"]*"[^>]*>(?:<a class="page-link" href="([^"]*)">|<span class="page-link">)'
+    )
+    links = re.findall(item + "([^<]*)<", body)
+    assert links == [
+        ("?q=%E5%BC%A0&page=3", "上一页"),
+        ("?q=%E5%BC%A0&page=1", "1"),
+        ("?q=%E5%BC%A0&page=2", "2"),
+        ("?q=%E5%BC%A0&page=3", "3"),
+        ("", "4"),
+        ("?q=%E5%BC%A0&page=5", "5"),
+        ("?q=%E5%BC%A0&page=6", "6"),
+        ("?q=%E5%BC%A0&page=7", "7"),
+        ("?q=%E5%BC%A0&page=5", "下一页"),
+    ]
+    jump = re.search(r'<form method="get" class="[^"]*" id="page-jump">(.*?)</form>', body, re.S).group(1)
+    assert re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', jump) == [("q", "张")]
+    assert 'min="1" max="7" name="page" id="page-number" value="4"' in jump
+    assert _names(_list(client, {"q": "张", "page": "7"})) == [f"张{i:03d}" for i in range(120, 125)]
+
+
+def test_record_list_of_one_page_has_no_page_links(client, cast, tree):
+    ChildFactory(village=tree[A])
+    client.force_login(cast["cadre_a"])
+    body = _list(client).content.decode()
+    assert ('id="pagination"' in body, 'id="page-jump"' in body) == (False, False)

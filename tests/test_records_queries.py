@@ -57,6 +57,31 @@ def test_record_list_query_count_with_filters_does_not_grow(client, cast, tree):
 
 
 @pytest.mark.parametrize("slug", sorted(FACTORIES))
+def test_record_list_print_query_count_does_not_grow(client, cast, tree, slug):
+    url = reverse("record_list", kwargs={"kind": slug}) + "?print=1"
+    client.force_login(cast["city"])
+    FACTORIES[slug](village=tree[VILLAGES[0]])
+    client.get(url)
+    one = _queries(client, url)
+    _many(tree, FACTORIES[slug], 29)
+    assert len(client.get(url).context["page"].object_list) == 30
+    assert _queries(client, url) == one
+
+
+def test_record_list_query_count_with_county_and_township_does_not_grow(client, cast, tree):
+    url = reverse("record_list", kwargs={"kind": "children"})
+    url += f"?county={tree['410922'].pk}&township={tree['410922100'].pk}&page=2"
+    client.force_login(cast["city"])
+    _many(tree, ChildFactory, 61)
+    client.get(url)
+    one = _queries(client, url)
+    _many(tree, ChildFactory, 60)
+    response = client.get(url)
+    assert (response.context["page"].number, len(response.context["page"].object_list)) == (2, 20)
+    assert _queries(client, url) == one
+
+
+@pytest.mark.parametrize("slug", sorted(FACTORIES))
 def test_record_detail_query_count_does_not_grow(client, cast, tree, slug):
     record = FACTORIES[slug](village=tree[VILLAGES[0]])
     url = reverse("record_detail", kwargs={"kind": slug, "pk": record.pk})
