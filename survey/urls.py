@@ -1,6 +1,6 @@
 from django.urls import path
 
-from survey import views, views_supervision
+from survey import views, views_review, views_supervision
 
 urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("<int:pk>/progress/<str:code>/", views.progress, name="survey_progress_region"),
     path("<int:pk>/progress/<str:code>/sign-off/", views.township_sign_off, name="survey_sign_off"),
     path("<int:pk>/progress/<str:code>/duplicates/", views.progress_duplicates, name="survey_duplicates"),
+    path(
+        "<int:pk>/progress/<str:code>/duplicates/list/",
+        views_review.duplicate_pairs,
+        name="survey_duplicate_pairs",
+    ),
     path("<int:pk>/statistics/<str:code>/", views.statistics_export, name="survey_statistics"),
     path("returns/<int:pk>/", views.return_detail, name="survey_return"),
     path("returns/<int:pk>/<str:action>/", views.return_action, name="survey_return_action"),

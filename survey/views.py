@@ -1,12 +1,13 @@
 """Campaign, return and progress pages. Thin: services decide, the policy is asked."""
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -126,8 +127,27 @@ def return_detail(request, pk):
             "sign_off": sign_off,
             "on_behalf_hint": any(row.action == "submit" for row in transitions)
             and not policy.is_village_cadre_of(request.user, ret.village),
+            "registers": _village_registers(request.user, ret.village),
         },
     )
+
+
+# Each count of a return links to its register's list, filtered to the village (registry.filters).
+REGISTERS = {Category.CHILD: "children", Category.WOMAN: "women", Category.ELDER: "elders"}
+
+
+def _village_registers(user, village):
+    """{category value: the register list of ``village``'s records of that category}, with the
+    township chosen too for those who see more than one village (the list offers a township's
+    villages only once its township is chosen)."""
+    above_village = any(len(prefix) < len(village.prefix) for prefix in policy.record_prefixes(user))
+    query = urlencode(
+        {"township": village.parent_id, "village": village.pk} if above_village else {"village": village.pk}
+    )
+    return {
+        category.value: f"{reverse('record_list', kwargs={'kind': kind})}?{query}"
+        for category, kind in REGISTERS.items()
+    }
 
 
 # The table's actions that a return's page posts (survey.workflows.RETURN); county sign-off of a

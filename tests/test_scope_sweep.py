@@ -71,6 +71,7 @@ PARAMS = {
     "survey_sign_off": {"pk": "campaign", "code": "region"},
     "survey_statistics": {"pk": "campaign", "code": "region"},
     "survey_duplicates": {"pk": "campaign", "code": "region"},
+    "survey_duplicate_pairs": {"pk": "campaign", "code": "region"},
     "survey_return": {"pk": "return"},
     "survey_return_action": {"pk": "return", "action": "return_action"},
     "inspection_detail": {"pk": "inspection"},

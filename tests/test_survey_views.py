@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from registry.models import RegionLevel
 from survey import services
 from survey.models import Campaign, ReturnState, VillageReturn
@@ -473,3 +474,110 @@ def test_city_home_queries_do_not_grow_with_counties_villages_or_records(client,
     response = client.get(reverse("home"))
     assert len(response.context["city_board"]["bars"]["bars"]) == 7
     assert _queries(client, reverse("home")) == few
+
+
+# --- review leads to the records (issue 14 item 8) ---------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["cadre_a", "township", "county", "city", "liaison"])
+def test_return_counts_link_to_the_villages_records(client, cast, tree, campaign, who):
+    children = [make_child(tree[A]).pk, make_child(tree[A]).pk]
+    make_child(tree[B])
+    woman = make_woman(tree[A]).pk
+    make_woman(tree[B])
+    client.force_login(cast[who])
+    html = client.get(reverse("survey_return", args=[_ret(campaign, A).pk])).content.decode()
+    links = dict(
+        (url.replace("&amp;", "&"), n)
+        for url, n in re.findall(r'<a href="([^"]+)" class="register-link"[^>]*>(\d+)</a>', html)
+    )
+    query = (
+        f"?village={tree[A].pk}"
+        if who == "cadre_a"
+        else f"?township={tree['410922100'].pk}&village={tree[A].pk}"
+    )
+    assert links == {"/children/" + query: "2", "/women/" + query: "1", "/elders/" + query: "0"}
+    listed = {
+        kind: sorted(r.pk for r in client.get(url).context["page"].object_list)
+        for url, kind in zip(links, "cwe", strict=True)
+    }
+    assert listed == {"c": sorted(children), "w": [woman], "e": []}
+
+
+def _twins(village, name, n=2):
+    first = make_child(village, name=name)
+    return [first] + [make_child(village, name=name, birth_date=first.birth_date) for _ in range(n - 1)]
+
+
+def test_duplicate_pairs_page_lists_each_pair_with_links(client, cast, tree, campaign):
+    wang = _twins(tree[A], "王小二")
+    make_child(tree[B], name="王小二", birth_date=wang[0].birth_date, status="exited")  # left the register
+    zhao = _twins(tree[B], "赵六", 3)
+    make_child(tree[B], name="赵六", birth_date=zhao[0].birth_date.replace(day=1) - timedelta(days=40))
+    elsewhere = _twins(tree[C], "王小二")  # the other county
+    client.force_login(cast["county"])
+    response = client.get(reverse("survey_duplicate_pairs", args=[campaign.pk, "410922000000"]))
+    groups = [(name, birth, [r.pk for r in records]) for name, birth, records in response.context["groups"]]
+    assert groups == [
+        ("王小二", wang[0].birth_date, [r.pk for r in wang]),
+        ("赵六", zhao[0].birth_date, [r.pk for r in zhao]),
+    ]
+    assert (response.context["people"], response.context["more"]) == (5, False)
+    html = response.content.decode()
+    linked = [int(pk) for pk in re.findall(r'<a href="/children/(\d+)/">', html)]
+    assert linked == [r.pk for r in wang + zhao]
+    assert (html.count('class="duplicate-group'), elsewhere[0].pk in linked) == (2, False)
+    # The count on the progress page is a link to this page, and says the same number.
+    progress = client.get(
+        reverse("survey_progress_region", args=[campaign.pk, "410922000000"])
+    ).content.decode()
+    assert re.findall(r'<a href="([^"]+)" id="duplicates-link">', progress) == [
+        reverse("survey_duplicate_pairs", args=[campaign.pk, "410922000000"])
+    ]
+    count = client.get(reverse("survey_duplicates", args=[campaign.pk, "410922000000"])).content.decode()
+    assert count == "<strong>5</strong>"
+
+
+@pytest.mark.parametrize(("who", "code", "status"), [
+    ("county", "410923000000", 404),
+    ("township", "410922000000", 404),
+    ("cadre_a", "410922100202", 404),
+    ("sysadmin", "410922000000", 404),
+    ("supervisor", "410923000000", 200),
+    ("township", "410922100000", 200),
+    ("liaison", "410900000000", 200),
+])  # fmt: skip
+def test_duplicate_pairs_page_scope(client, cast, tree, campaign, who, code, status):
+    _twins(tree[A], "王小二")
+    client.force_login(cast[who])
+    assert client.get(reverse("survey_duplicate_pairs", args=[campaign.pk, code])).status_code == status
+
+
+def test_duplicate_pairs_page_refuses_the_wrong_method(client, cast, campaign):
+    client.force_login(cast["county"])
+    assert (
+        client.post(reverse("survey_duplicate_pairs", args=[campaign.pk, "410922000000"])).status_code == 405
+    )
+
+
+def test_duplicate_pairs_page_queries_do_not_grow_with_the_pairs(client, cast, tree, campaign):
+    _twins(tree[A], "王小二")
+    client.force_login(cast["county"])
+    url = reverse("survey_duplicate_pairs", args=[campaign.pk, "410922000000"])
+    few = _queries(client, url)
+    for n in range(12):
+        _twins(tree[A if n % 2 else B], f"重名{n}", 2 + n % 3)
+    assert len(client.get(url).context["groups"]) == 13
+    assert _queries(client, url) == few
+
+
+def test_duplicate_pairs_page_is_in_the_audit_log(client, cast, tree, campaign):
+    _twins(tree[A], "王小二")
+    client.force_login(cast["county"])
+    client.get(reverse("survey_duplicate_pairs", args=[campaign.pk, "410922000000"]))
+    event = AuditEvent.objects.filter(action=AuditEvent.Action.LIST).get()
+    assert (event.user, event.row_count, event.detail) == (
+        cast["county"],
+        2,
+        f"疑似重复登记（{tree['410922'].name}，2 人）",
+    )
