@@ -52,6 +52,7 @@ TRANSITIONS = {
     (ActivationState.ISSUED, "cancel"): ActivationState.CANCELLED,
 }
 
+OPEN_ALREADY = "该账号已有一个未使用的激活码。如确需重新申请，请勾选“作废原激活码并重新申请”。"
 WRONG_CODE = "用户名或激活码不正确，或激活码已失效。请核对两段激活码；仍不行请联系系统管理员重新申请。"
 
 
@@ -109,11 +110,13 @@ def is_expired(activation, now=None):
 
 
 @transaction.atomic
-def activation_request(*, account, requested_by, kind, reason, now=None):
+def activation_request(*, account, requested_by, kind, reason, replace=False, now=None):
     """Ask for an activation code for ``account``; returns (activation, first half).
 
-    Refused unless ``requested_by`` may manage ``account`` (policy.can_request_activation).
-    Side effects: any open activation of the account is 作废 (superseded); a new one is stored
+    Refused unless ``requested_by`` may manage ``account`` (policy.can_request_activation), and
+    while the account has an open activation unless ``replace`` says to void it (so a resent
+    form does not silently void the code just handed out).
+    Side effects: with ``replace``, the open activation is 作废 (superseded); a new one is stored
     with the hash of its first half; a 密码修改 audit event. The account's password, devices and
     sessions are untouched until the owner uses the code.
     """
@@ -124,7 +127,10 @@ def activation_request(*, account, requested_by, kind, reason, now=None):
         raise ValidationError({"reason": "请填写原因（如：忘记密码、更换手机、新建账号）。"})
     now = now or timezone.now()
     User.objects.select_for_update().filter(pk=account.pk).first()
-    for earlier in AccountActivation.objects.filter(user=account, state__in=OPEN_ACTIVATION_STATES):
+    open_ones = list(AccountActivation.objects.filter(user=account, state__in=OPEN_ACTIVATION_STATES))
+    if open_ones and not replace:
+        raise ValidationError(OPEN_ALREADY)
+    for earlier in open_ones:
         _end(earlier, ActivationState.CANCELLED, "已由新的申请取代", now)
     half = new_half()
     activation = AccountActivation(

@@ -55,6 +55,11 @@ class UserAddForm(forms.ModelForm):
 
 
 class ActivationRequestForm(forms.Form):
+    replace = forms.BooleanField(
+        label="作废原激活码并重新申请",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
     reason = forms.CharField(
         label="原因",
         max_length=200,

@@ -61,14 +61,19 @@ def activation_request(request, pk):
         raise Http404
     form = ActivationRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        asked, half = codes.activation_request(
-            account=account,
-            requested_by=request.user,
-            kind=ActivationKind.RESET,
-            reason=form.cleaned_data["reason"],
-        )
-        codes.remember_half(request, asked, half)
-        return redirect("activation_detail", pk=asked.pk)
+        try:
+            asked, half = codes.activation_request(
+                account=account,
+                requested_by=request.user,
+                kind=ActivationKind.RESET,
+                reason=form.cleaned_data["reason"],
+                replace=form.cleaned_data["replace"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            codes.remember_half(request, asked, half)
+            return redirect("activation_detail", pk=asked.pk)
     open_one = account.activations.filter(state__in=OPEN_ACTIVATION_STATES).first()
     context = {"account": account, "form": form, "open_one": open_one}
     return render(request, "accounts/activation_request.html", context)

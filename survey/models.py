@@ -48,6 +48,12 @@ class Campaign(models.Model):
             models.UniqueConstraint(
                 fields=["region"], condition=Q(status="active"), name="one_active_campaign_per_region"
             ),
+            # A campaign is named once in its region: a resent 新建 form makes no second draft.
+            models.UniqueConstraint(
+                fields=["region", "name"],
+                name="campaign_unique_name_in_region",
+                violation_error_message="已有同名的摸底排查，请换一个名称（如加上年份）。",
+            ),
             models.CheckConstraint(
                 condition=Q(deadline__gte=models.F("start_date")),
                 name="campaign_deadline_after_start",

@@ -89,7 +89,7 @@ def campaign_create(*, user, name, region, reference_date, start_date, deadline,
         screens_elders=Category.ELDER in categories,
         created_by=user,
     )
-    campaign.full_clean()
+    campaign.full_clean()  # also: the name is not taken in the region (a resent form makes no second)
     if not categories:
         raise TransitionRefused("请至少选择一类排查对象。")
     campaign.save()

@@ -56,9 +56,9 @@ def _half(response):
     return found[0]
 
 
-def _ask_reset(client, account, reason="忘记密码"):
+def _ask_reset(client, account, reason="忘记密码", **more):
     """The system administrator's request; returns (activation, the first half the page showed)."""
-    response = client.post(reverse("activation_request", args=[account.pk]), {"reason": reason})
+    response = client.post(reverse("activation_request", args=[account.pk]), {"reason": reason, **more})
     asked = AccountActivation.objects.get(user=account, state=ActivationState.PENDING)
     assert (response.status_code, response["Location"]) == (
         302,
@@ -322,7 +322,13 @@ def test_a_second_request_voids_the_first_and_a_replayed_confirm_issues_nothing(
     cadre = cast["cadre_a"]
     client.force_login(admins["sysadmin"])
     first_asked, _ = _ask_reset(client, cadre)
-    second_asked, _ = _ask_reset(client, cadre, reason="第二次")
+    replayed = client.post(reverse("activation_request", args=[cadre.pk]), {"reason": "忘记密码"})
+    assert (replayed.status_code, replayed.context["form"].non_field_errors()) == (
+        200,
+        [activation.OPEN_ALREADY],
+    )
+    assert AccountActivation.objects.get(user=cadre).pk == first_asked.pk
+    second_asked, _ = _ask_reset(client, cadre, reason="第二次", replace="on")
     first_asked.refresh_from_db()
     assert (first_asked.state, first_asked.end_reason) == (ActivationState.CANCELLED, "已由新的申请取代")
     secadmin = Client()

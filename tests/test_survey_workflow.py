@@ -290,3 +290,22 @@ def test_the_cadre_cannot_edit_an_approved_village_until_it_is_reopened(client, 
     assert client.post(url, form_data(child, cast["cadre_a"], name="改名")).status_code == 302
     child.refresh_from_db()
     assert child.name == "改名"
+
+
+def test_a_resent_new_campaign_form_makes_no_second_draft(client, cast, tree):
+    """A replayed 新建摸底排查 (a double click, a resent form) is refused by the campaign's name."""
+    client.force_login(cast["city"])
+    data = {
+        "name": "2023年摸底排查",
+        "reference_date": "2023-07-31",
+        "start_date": "2023-08-01",
+        "deadline": "2023-09-30",
+        "categories": ["child", "woman", "elder"],
+    }
+    assert client.post(reverse("campaign_list"), data).status_code == 302
+    again = client.post(reverse("campaign_list"), data)
+    assert (again.status_code, again.context["form"].non_field_errors()) == (
+        200,
+        ["已有同名的摸底排查，请换一个名称（如加上年份）。"],
+    )
+    assert Campaign.objects.filter(name="2023年摸底排查").count() == 1
