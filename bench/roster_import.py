@@ -209,11 +209,11 @@ def roster_write(path, total, places, on):
     """Write the roster of ``total`` rows to ``path`` (openpyxl write-only)."""
     from openpyxl import Workbook
 
-    from registry.roster.template import TEMPLATE_COLUMNS
+    from registry.roster.template import CANONICAL_TEMPLATE_COLUMNS
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("留守儿童")
-    sheet.append(TEMPLATE_COLUMNS)
+    sheet.append(CANONICAL_TEMPLATE_COLUMNS)  # the columns roster_rows fills
     for row in roster_rows(total, places, on, People(seed=410900 + total)):
         sheet.append(row)
     partial = path.with_suffix(".part")

@@ -24,8 +24,29 @@ from registry.choices import (
 from registry.roster.errors import is_text_column
 from registry.roster.headers import CHILD_COLUMNS, ELDER_COLUMNS, WOMAN_COLUMNS
 
-# The canonical columns, then the form's assessment and schooling so that nothing is guessed.
-TEMPLATE_COLUMNS = [*CHILD_COLUMNS[:-1], "就学情况", "是否寄宿", "监护评估", CHILD_COLUMNS[-1]]
+
+def _with(columns, after):
+    """``columns`` with the columns of ``after`` ({column: [columns to insert after it]}) inserted."""
+    return [inserted for column in columns for inserted in (column, *after.get(column, ()))]
+
+
+# The canonical columns, then the form's assessment and schooling so that nothing is guessed
+# (bench/roster_import.py writes rosters of these).
+CANONICAL_TEMPLATE_COLUMNS = [*CHILD_COLUMNS[:-1], "就学情况", "是否寄宿", "监护评估", CHILD_COLUMNS[-1]]
+# The template adds what the entry form records beside them: the addresses, the parents' and the
+# guardian's ID numbers and phones (the import reads each back: pipeline.CHILD_FIELDS).
+ADDRESSES = ["户籍所在地", "现居住地"]
+TEMPLATE_COLUMNS = _with(
+    CANONICAL_TEMPLATE_COLUMNS,
+    {
+        "民族": ADDRESSES,
+        "监护人姓名": ["监护人身份证号"],
+        "父亲务工地": ["父亲身份证号", "父亲电话"],
+        "母亲务工地": ["母亲身份证号", "母亲电话"],
+    },
+)
+TEMPLATE_WOMAN_COLUMNS = _with(WOMAN_COLUMNS, {"民族": ADDRESSES})
+TEMPLATE_ELDER_COLUMNS = _with(ELDER_COLUMNS, {"民族": ADDRESSES})
 TEXT_COLUMNS = tuple(c for c in TEMPLATE_COLUMNS if is_text_column(c))
 DATA_ROWS = 2000
 CHOICE_LISTS = {
@@ -52,19 +73,26 @@ EXPLANATIONS = {
     "村(社区)": ("同上", "余楼村"),
     "村代码": ("12位统计用区划代码；填写后以此为准", "410922100201"),
     "民族": ("默认汉族", "汉族"),
+    "户籍所在地": ("户口登记的地址", "清丰县城关镇余楼村"),
+    "现居住地": ("现在住的地址；与户籍所在地相同可留空", "清丰县城关镇余楼村"),
     "就读学校": ("", "城关镇第一小学"),
     "年级": ("", "三年级"),
     "健康状况": ("", "健康"),
     "监护类型": ("必填；“无人监护”将立即列为高风险", "祖辈监护"),
     "监护人姓名": ("", "张大山"),
+    "监护人身份证号": ("18位公民身份号码；本列已设为文本", "41092219620305123X"),
     "与儿童关系": ("", "祖父母"),
     "监护人电话": ("手机11位或带区号的固定电话", "13812345678"),
     "父亲姓名": ("", "张强"),
     "父亲状况": ("必填", "外出务工"),
     "父亲务工地": ("到市一级", "广东省东莞市"),
+    "父亲身份证号": ("18位公民身份号码；本列已设为文本", "410922198503051230"),
+    "父亲电话": ("手机11位或带区号的固定电话", "13712345678"),
     "母亲姓名": ("", "李梅"),
     "母亲状况": ("必填", "外出务工"),
     "母亲务工地": ("到市一级", "浙江省杭州市"),
+    "母亲身份证号": ("18位公民身份号码；本列已设为文本", "410922198706121243"),
+    "母亲电话": ("手机11位或带区号的固定电话", "13612345678"),
     "就学情况": ("可不填，按年级推断", "小学"),
     "是否寄宿": ("", "否"),
     "监护评估": ("必填", "监护情况较好"),
@@ -80,6 +108,8 @@ _PERSON = {
     "村(社区)": EXPLANATIONS["村(社区)"],
     "村代码": EXPLANATIONS["村代码"],
     "民族": ("默认汉族", "汉族"),
+    "户籍所在地": EXPLANATIONS["户籍所在地"],
+    "现居住地": EXPLANATIONS["现居住地"],
     "联系电话": ("本人电话；手机11位或带区号的固定电话", "13912345678"),
     "健康状况": ("默认健康", "健康"),
     "备注": ("", ""),
@@ -133,14 +163,14 @@ TEMPLATES = {
     Category.WOMAN: TemplateSpec(
         "留守妇女",
         "留守妇女花名册导入模板.xlsx",
-        WOMAN_COLUMNS,
+        TEMPLATE_WOMAN_COLUMNS,
         {"性别": Sex.labels, "健康状况": HealthStatus.labels},
         WOMAN_EXPLANATIONS,
     ),
     Category.ELDER: TemplateSpec(
         "留守老人",
         "留守老人花名册导入模板.xlsx",
-        ELDER_COLUMNS,
+        TEMPLATE_ELDER_COLUMNS,
         {"性别": Sex.labels, "健康状况": HealthStatus.labels, "居住情况": LivingArrangement.labels},
         ELDER_EXPLANATIONS,
     ),
