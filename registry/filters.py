@@ -79,6 +79,8 @@ class RecordFilterForm(forms.Form):
             self.fields["village"].widget.choices = [("", label)] + [(v.pk, v.name) for v in shown]
         else:
             self.fields["township"].label_from_instance = lambda t: township_label(t, county_names)
+            self.fields["township"].empty_label = "全部乡镇（街道）"
+            self.fields["village"].empty_label = "全部村（社区）"
         self.fields["q"].widget.attrs.update(
             {
                 "placeholder": "姓名、身份证号或监护人" if self.searches_id_numbers else "姓名或监护人",

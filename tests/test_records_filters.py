@@ -383,3 +383,24 @@ def test_record_list_of_one_page_has_no_page_links(client, cast, tree):
     client.force_login(cast["cadre_a"])
     body = _list(client).content.decode()
     assert ('id="pagination"' in body, 'id="page-jump"' in body) == (False, False)
+
+
+def test_record_filter_within_a_township_says_all_and_names_the_county(client, cast, tree):
+    client.force_login(cast["township"])
+    response = _list(client)
+    assert [label for _, label in response.context["filters"].fields["township"].choices] == [
+        "全部乡镇（街道）",
+        "县1 · 县1镇1",
+    ]
+    assert [label for _, label in response.context["filters"].fields["village"].choices] == [
+        "全部村（社区）",
+        "县1镇1村1",
+        "县1镇1村2",
+    ]
+
+
+def test_record_list_names_township_and_village_apart(client, cast, tree):
+    ChildFactory(village=tree[A], name="甲")
+    client.force_login(cast["county"])
+    body = _list(client).content.decode()
+    assert "县1镇1 · 县1镇1村1" in body
