@@ -53,6 +53,7 @@ def waiting_for(user):
         ]
     return inbox
 
+
 # An open rectification item this close to its deadline is marked 即将到期 on the county's home.
 DUE_SOON_DAYS = 7
 
