@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from registry.models import RegionLevel
+from registry.models import Child, RegionLevel
 from survey import services
+from survey.duplicates import duplicate_groups
 from survey.models import Campaign, ReturnState, VillageReturn
 from survey.progress import timeline
 from tests.factories import RegionFactory, make_child, make_elder, make_woman
@@ -581,3 +582,15 @@ def test_duplicate_pairs_page_is_in_the_audit_log(client, cast, tree, campaign):
         2,
         f"疑似重复登记（{tree['410922'].name}，2 人）",
     )
+
+
+def test_duplicate_pairs_stop_at_the_limit_with_whole_groups(tree):
+    first = _twins(tree[A], "王小二")
+    _twins(tree[A], "赵六")
+    records = Child.objects.in_region(tree["410922"]).active()
+    groups, more = duplicate_groups(records, limit=3)
+    assert ([(name, [r.pk for r in rs]) for name, _, rs in groups], more) == (
+        [("王小二", [r.pk for r in first])],
+        True,
+    )
+    assert (len(duplicate_groups(records, limit=4)[0]), duplicate_groups(records, limit=4)[1]) == (2, False)
