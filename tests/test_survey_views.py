@@ -480,22 +480,33 @@ def test_city_home_queries_do_not_grow_with_counties_villages_or_records(client,
 # --- review leads to the records (issue 14 item 8) ---------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["cadre_a", "township", "county", "city", "liaison"])
-def test_return_counts_link_to_the_villages_records(client, cast, tree, campaign, who):
-    children = [make_child(tree[A]).pk, make_child(tree[A]).pk]
-    make_child(tree[B])
-    woman = make_woman(tree[A]).pk
-    make_woman(tree[B])
+@pytest.mark.parametrize(
+    ("who", "code", "other"),
+    [
+        ("cadre_a", A, B),
+        ("township", A, B),
+        ("county", A, B),
+        ("city", A, B),
+        ("liaison", A, B),
+        ("supervisor", C, "410923100202"),
+    ],
+)
+def test_return_counts_link_to_the_villages_records(client, cast, tree, campaign, who, code, other):
+    children = [make_child(tree[code]).pk, make_child(tree[code]).pk]
+    make_child(tree[other])
+    woman = make_woman(tree[code]).pk
+    make_woman(tree[other])
     client.force_login(cast[who])
-    html = client.get(reverse("survey_return", args=[_ret(campaign, A).pk])).content.decode()
+    html = client.get(reverse("survey_return", args=[_ret(campaign, code).pk])).content.decode()
     links = dict(
         (url.replace("&amp;", "&"), n)
         for url, n in re.findall(r'<a href="([^"]+)" class="register-link"[^>]*>(\d+)</a>', html)
     )
+    village = tree[code]
     query = (
-        f"?village={tree[A].pk}"
+        f"?village={village.pk}"
         if who == "cadre_a"
-        else f"?township={tree['410922100'].pk}&village={tree[A].pk}"
+        else f"?township={village.parent_id}&village={village.pk}"
     )
     assert links == {"/children/" + query: "2", "/women/" + query: "1", "/elders/" + query: "0"}
     listed = {
