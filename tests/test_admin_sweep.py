@@ -60,6 +60,9 @@ ROLES = (
 )  # fmt: skip
 NO_ACCESS = {page: 403 for page in PAGES} | {"post": 403}
 IMPORT_ONLY = {"changelist": 404, "add": 403, "change": 404, "delete": 403, "history": INDEX, "post": 404}
+# HOLE (reported, left to registry/admin.py's owner): the history page (200) shows the record's name
+# and writes no access-log event; like the change page it should send the importer to the site's
+# own, logged history page (RECORD).
 IMPORTER = {"changelist": 200, "add": 403, "change": RECORD, "delete": 403, "history": 200, "post": RECORD}
 
 

@@ -67,6 +67,7 @@ PARAMS = {
     "campaign_start": {"pk": "campaign"},
     "campaign_close": {"pk": "campaign"},
     "survey_progress": {"pk": "campaign"},
+    "survey_progress_current": {"code": "region"},
     "survey_progress_region": {"pk": "campaign", "code": "region"},
     "survey_sign_off": {"pk": "campaign", "code": "region"},
     "survey_statistics": {"pk": "campaign", "code": "region"},
@@ -229,13 +230,15 @@ def build_world(cast, tree):
         for kind, make in (("children", make_child), ("women", make_woman), ("elders", make_elder)):
             record = make(regions[code])
             objects["record"][kind].append((record.village_code, record.pk))
-    for city, user in ((tree["4109"], cast["city"]), (other["4102"], city_x)):
+    # The other city's campaign started earlier: services.active_campaign() (one city per deployment)
+    # is this city's, as the cast expects.
+    for city, user, start in ((tree["4109"], cast["city"], 1), (other["4102"], city_x, 0)):
         campaign = services.campaign_create(
             user=user,
             name=f"{city.name}摸底排查",
             region=city,
             reference_date=date(2022, 7, 31),
-            start_date=date(2022, 8, 1),
+            start_date=date(2022, 8, 1) - timedelta(days=1 - start),
             deadline=timezone.localdate() + timedelta(days=10),
             categories=list(Category),
         )
@@ -330,13 +333,19 @@ def allowed_methods(client, url):
     """The methods a view accepts, from the Allow header of its 405 to DELETE (no view takes DELETE).
 
     A view that looks at the user first (the login page sends a logged-in user home, the
-    password page an anonymous one to login) is asked again by an anonymous client.
+    password page an anonymous one to login) is asked again by an anonymous client. What a view
+    accepts is its decorators', whoever asks: each URL is asked once per module (``_METHODS``).
     """
-    response = client.delete(url)
-    if response.status_code != 405:
-        response = Client().delete(url)
-    assert response.status_code == 405, url
-    return {m.strip() for m in response["Allow"].split(",")} & {"GET", "POST"}
+    if url not in _METHODS:
+        response = client.delete(url)
+        if response.status_code != 405:
+            response = Client().delete(url)
+        assert response.status_code == 405, url
+        _METHODS[url] = {m.strip() for m in response["Allow"].split(",")} & {"GET", "POST"}
+    return _METHODS[url]
+
+
+_METHODS = {}
 
 
 @pytest.fixture
@@ -849,6 +858,7 @@ POSTS = {
         refused=dict.fromkeys(
             ["cadre_a", "cadre_b", "cadre_c", "township", "county", "supervisor", "liaison"], 404
         ),
+        replay=FORM,  # 已有同名的摸底排查
     ),
     "campaign_start": Post(
         targets=_objects("campaign"),
@@ -1063,12 +1073,16 @@ POSTS = {
     # Reset codes (issue 12 §1): asked for by the system administrator, confirmed by the security
     # administrator (双人控制); nobody else sees them.
     "activation_request": Post(
-        targets=_objects("account"),
+        # Accounts without an open code (cadre_a has the world's): a resent request is refused.
+        targets=lambda world: [
+            (p, {"pk": pk}) for p, pk in world["account"] if pk != world["users"]["cadre_a"].pk
+        ],
         data=lambda world, kw: {"reason": "本人来电：忘记密码"},
         result=lambda kw: AccountActivation.objects.filter(user=kw["pk"]).count(),
         expected=lambda before: before + 1,
         allowed=frozenset({"sysadmin"}),
         refused={"secadmin": 404},
+        replay=FORM,
     ),
     "activation_confirm": Post(
         targets=_objects("activation"),
@@ -1207,10 +1221,8 @@ def test_each_role_may_post_exactly_what_it_is_allowed(cast, world, key):
 
 # A replayed POST that does its work twice (found by the sweep; reported, not yet fixed).
 DOUBLED = {
-    "campaign_list": "a replayed 新建摸底排查 makes a second draft campaign of the same name",
     "inspection_list": "a replayed 新建督导检查 opens a second inspection of the same county and day",
     "rectification_add": "a replayed 整改事项 files the same item twice",
-    "activation_request": "a replayed reset request supersedes the first code with a second one",
 }
 
 
