@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),
     path("<int:pk>/start/", views.campaign_change, {"action": "start"}, name="campaign_start"),
     path("<int:pk>/close/", views.campaign_change, {"action": "close"}, name="campaign_close"),
+    path("progress/<str:code>/", views.progress_current, name="survey_progress_current"),
     path("<int:pk>/progress/", views.progress, name="survey_progress"),
     path("<int:pk>/progress/<str:code>/", views.progress, name="survey_progress_region"),
     path("<int:pk>/progress/<str:code>/sign-off/", views.township_sign_off, name="survey_sign_off"),

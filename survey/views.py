@@ -19,7 +19,7 @@ from registry.export import XLSX
 from registry.models import Region, RegionLevel, scope_roots
 from survey import access, charts, export, services, workflows
 from survey.forms import CampaignForm
-from survey.models import Campaign
+from survey.models import Campaign, CampaignStatus
 from survey.progress import progress_by_child_region, timeline
 from survey.statistics import COLUMNS, QUALITY, children_statistics, duplicate_suspects, people_tables
 
@@ -257,3 +257,17 @@ def progress_duplicates(request, pk, code):
     access.get_campaign_for_user(request.user, pk)
     region = get_region_for_user(request.user, code)
     return HttpResponse(f"<strong>{duplicate_suspects(region)}</strong>")
+
+
+@require_GET
+@login_required
+def progress_current(request, code):
+    """Where 区划与进度 (registry) leads while a campaign runs: the running campaign's progress of
+    region ``code``; 404 when none is running or outside the user's scope."""
+    region = get_region_for_user(request.user, code)
+    running = Campaign.objects.filter(status=CampaignStatus.ACTIVE, region__in=[*region.ancestors(), region])
+    campaign = running.first()
+    if campaign is None:
+        raise Http404
+    access.get_campaign_for_user(request.user, campaign.pk)
+    return redirect("survey_progress_region", pk=campaign.pk, code=region.code)
