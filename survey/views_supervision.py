@@ -240,7 +240,7 @@ def rectification_add(request, pk):
         messages.success(
             request,
             f"已提出整改事项：{item.description}（{item.responsible_unit}，期限 {item.deadline:%Y-%m-%d}）。"
-            f"{inspection.county.name}县级民政首页的待办中可见，整改后由其报送，再由督导组销号。",
+            f"{inspection.county.name}的县级民政在首页待办中即可看到；整改后由其报送，再由督导组销号。",
         )
     return redirect("inspection_detail", pk=pk)
 

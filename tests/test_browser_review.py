@@ -119,7 +119,7 @@ def test_supervisor_records_the_sample_on_one_sheet(browser, live_server, cast, 
     page.get_by_role("button", name="提出整改事项").click()
     expect(page.locator(".alert-success")).to_have_text(
         "已提出整改事项：补齐监护人电话（县2民政局，期限 2030-01-31）。"
-        f"{tree['410923'].name}县级民政首页的待办中可见，整改后由其报送，再由督导组销号。"
+        f"{tree['410923'].name}的县级民政在首页待办中即可看到；整改后由其报送，再由督导组销号。"
     )
     desk.shot("47-supervisor-item-filed")
     desk.context.close()

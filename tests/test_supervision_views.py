@@ -293,7 +293,7 @@ def test_adding_a_rectification_says_where_it_goes(client, cast, tree, inspectio
     )
     assert _said(response) == [
         "已提出整改事项：补齐监护人电话（县2民政局，期限 2030-01-31）。"
-        f"{tree['410923'].name}县级民政首页的待办中可见，整改后由其报送，再由督导组销号。"
+        f"{tree['410923'].name}的县级民政在首页待办中即可看到；整改后由其报送，再由督导组销号。"
     ]
 
 
