@@ -5,9 +5,12 @@ record, page numbers and the jump box, 打印, the women's and elders' statistic
 to test-artifacts/browser/. Runs and skips like tests/test_browser.py."""
 
 import re
+from io import BytesIO
+from pathlib import Path
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from registry.models import Child
@@ -248,3 +251,22 @@ def test_county_reads_the_women_and_elders_statistics(browser, live_server, cast
     county.shot("76-county-women-elders-statistics")
     assert _fits(county.page, 1366)
     county.context.close()
+
+
+def test_county_downloads_a_template_with_the_entry_forms_phones_ids_and_addresses(
+    browser, live_server, cast
+):
+    county = Desk(browser, live_server, cast["county"])
+    county.sign_in("77-county")
+    county.page.locator("nav.navbar").get_by_role("link", name="导入花名册").click()
+    with county.page.expect_download() as download:
+        county.page.get_by_role("link", name="留守儿童", exact=True).last.click()
+    assert download.value.suggested_filename == "留守儿童花名册导入模板.xlsx"
+    header = [
+        cell.value for cell in load_workbook(BytesIO(Path(download.value.path()).read_bytes()))["留守儿童"][1]
+    ]
+    assert [name for name in header if name in ADDED] == ADDED
+    county.context.close()
+
+
+ADDED = ["户籍所在地", "现居住地", "监护人身份证号", "父亲身份证号", "父亲电话", "母亲身份证号", "母亲电话"]
