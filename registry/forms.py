@@ -53,8 +53,11 @@ class RecordForm(forms.ModelForm):
         self.reference_date = on or reference_date()
         self.today = timezone.localdate()  # ID numbers' birth dates may not be after it
         villages = (villages if villages is not None else villages_editable_by(user)).order_by("code")
-        self.fields["village"].queryset = villages
-        self.fields["village"].label_from_instance = lambda v: f"{v.name}（{v.code}）"
+        # "乡镇 · 村": a county has several 城关村, 王庄村 … in different townships.
+        self.fields["village"].queryset = villages.select_related("parent")
+        self.fields["village"].label_from_instance = lambda v: (
+            f"{v.parent.name} · {v.name}（{v.code}）" if v.parent_id else f"{v.name}（{v.code}）"
+        )
         if not self.is_bound and not self.instance.pk:
             first_two = list(villages[:2])
             if len(first_two) == 1:

@@ -826,3 +826,15 @@ def test_rebound_form_builds_each_record_through_init_when_something_listens(cas
         post_init.disconnect(listener, sender=Child)
 
     assert built[-1] is instance
+
+
+def test_record_form_names_each_village_with_its_township(client, cast, tree):
+    client.force_login(cast["county"])
+    form = client.get(_url("record_create")).context["form"]
+    assert [label for _, label in form.fields["village"].choices] == [
+        "---------",
+        "县1镇1 · 县1镇1村1（410922100201）",
+        "县1镇1 · 县1镇1村2（410922100202）",
+        "县1镇2 · 县1镇2村1（410922101201）",
+        "县1镇2 · 县1镇2村2（410922101202）",
+    ]
