@@ -140,6 +140,13 @@ class RecordImportAdmin(ImportMixin, admin.ModelAdmin):
             raise Http404
         return redirect("record_detail", kind=RECORD_PAGES[self.model.category], pk=int(object_id))
 
+    def history_view(self, request, object_id, extra_context=None):
+        """A record's history is read on its own page of the site (scoped, masked and logged)."""
+        self._require_importer(request)
+        if not str(object_id).isdigit():
+            raise Http404
+        return redirect("record_history", kind=RECORD_PAGES[self.model.category], pk=int(object_id))
+
     # --- the import: upload → preview → confirm -----------------------------------------------
 
     def import_action(self, request, **kwargs):

@@ -209,6 +209,14 @@ class Inspection(models.Model):
         verbose_name = "督导检查"
         verbose_name_plural = "督导检查"
         ordering = ["-date", "-pk"]
+        constraints = [
+            # A resent 新建督导检查 form opens no second inspection (another team the same day may).
+            models.UniqueConstraint(
+                fields=["county", "date", "team"],
+                name="inspection_unique_team_day",
+                violation_error_message="该县（区）当天已有这支督导组的检查记录，请在原检查中补充。",
+            )
+        ]
 
     def __str__(self):
         return f"{self.county} · {self.date:%Y-%m-%d}"
@@ -301,6 +309,14 @@ class Rectification(models.Model):
         verbose_name = "整改事项"
         verbose_name_plural = "整改事项"
         ordering = ["deadline", "pk"]
+        constraints = [
+            # A resent 整改事项 form files nothing twice.
+            models.UniqueConstraint(
+                fields=["inspection", "description"],
+                name="rectification_unique_in_inspection",
+                violation_error_message="本次督导已有相同的整改事项。",
+            )
+        ]
 
     def __str__(self):
         return self.description

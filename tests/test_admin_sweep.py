@@ -59,11 +59,10 @@ ROLES = (
     *STAFF,
 )  # fmt: skip
 NO_ACCESS = {page: 403 for page in PAGES} | {"post": 403}
-IMPORT_ONLY = {"changelist": 404, "add": 403, "change": 404, "delete": 403, "history": INDEX, "post": 404}
-# HOLE (reported, left to registry/admin.py's owner): the history page (200) shows the record's name
-# and writes no access-log event; like the change page it should send the importer to the site's
-# own, logged history page (RECORD).
-IMPORTER = {"changelist": 200, "add": 403, "change": RECORD, "delete": 403, "history": 200, "post": RECORD}
+IMPORT_ONLY = {"changelist": 404, "add": 403, "change": 404, "delete": 403, "history": 404, "post": 404}
+# A record's change and history pages send the importer to the site's own scoped, masked and logged
+# pages (the sweep found the admin's history page showing the name unlogged; fixed).
+IMPORTER = {"changelist": 200, "add": 403, "change": RECORD, "delete": 403, "history": RECORD, "post": RECORD}
 
 
 def row(changelist, add, change, delete, history, post):

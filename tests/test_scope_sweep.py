@@ -976,6 +976,7 @@ POSTS = {
             "liaison": 404,
         },
         outside={"city": FORM, "supervisor": FORM},
+        replay=FORM,  # 该县（区）当天已有这支督导组的检查记录
     ),  # fmt: skip
     "inspection_sample": Post(
         targets=_objects("inspection"),
@@ -1012,6 +1013,7 @@ POSTS = {
             "township": 404,
             "liaison": 404,
         },
+        replay="本次督导已有相同的整改事项。",
     ),  # fmt: skip
     # The whole sample on one sheet: every row filled in as the inspector would.
     "spot_checks_record": Post(
@@ -1219,11 +1221,9 @@ def test_each_role_may_post_exactly_what_it_is_allowed(cast, world, key):
     assert successes > 0
 
 
-# A replayed POST that does its work twice (found by the sweep; reported, not yet fixed).
-DOUBLED = {
-    "inspection_list": "a replayed 新建督导检查 opens a second inspection of the same county and day",
-    "rectification_add": "a replayed 整改事项 files the same item twice",
-}
+# A replayed POST that does its work twice (found by the sweep; reported, not yet fixed). The
+# campaign, the reset request, the inspection and the rectification item were found here and fixed.
+DOUBLED = {}
 
 
 @pytest.mark.parametrize(
