@@ -183,14 +183,13 @@ except ValueError as exc:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The server and the background worker share the file. WAL: readers (a 15,000-row export)
     # no longer block the writer, nor it them; a writer waits up to DB_SQLITE_TIMEOUT seconds for
-    # another instead of failing at once with "database is locked"; IMMEDIATE: a transaction takes
-    # the write lock when it begins, so two writers queue instead of one failing on the upgrade
-    # from read to write, which SQLite refuses without waiting (tests/test_worker.py).
+    # another instead of failing at once with "database is locked" (tests/test_worker.py). Not
+    # transaction_mode IMMEDIATE: SQLite's online backup of a connection inside such a transaction
+    # never finishes (registry/backup.py, tests/test_backup.py).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
             "timeout": env_int("DB_SQLITE_TIMEOUT", 20),
-            "transaction_mode": "IMMEDIATE",
         }
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
