@@ -21,8 +21,8 @@ from accounts import policy
 from accounts.models import Role, User
 from accounts.services import role_permissions_apply
 from registry import tasks
-from registry.models import Child, ImportJob, Region
-from tests.factories import ChildFactory, UserFactory, region_tree
+from registry.models import Child, ImportJob
+from tests.factories import ChildFactory, UserFactory
 from tests.test_roster_upload import (
     _worker_keeps_the_test_connection,  # noqa: F401 - autouse here too
     job_of,
@@ -238,29 +238,31 @@ def _purge(on):
 
 @pytest.mark.django_db(transaction=True)
 def test_import_job_region_migration_files_each_job_under_its_owners_region(audit_log_flushable_on_sqlite):
-    before = ("registry", "0011_import_job_region_and_data_deleted")
-    after = ("registry", "0013_import_job_region_not_null")
+    before = [("registry", "0011_import_job_region_and_data_deleted")]
     executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    OldJob = executor.loader.project_state([before]).apps.get_model("registry", "ImportJob")
-    tree = region_tree()
-    officer = UserFactory(username="officer", role=Role.COUNTY_OFFICER, region=tree["410922"])
-    moved = UserFactory(username="moved", role=Role.LIAISON, region=None)
-    fields = {"category": "child", "file_name": "a.csv", "content": b"x", "errors": [{"row": 2}]}
-    kept = OldJob.objects.create(owner_id=officer.pk, **fields)
-    orphan = OldJob.objects.create(owner_id=moved.pk, invalid_rows=b"y", **fields)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        executor = MigrationExecutor(connection)
+        old = executor._create_project_state(with_applied_migrations=True).apps  # what the database holds
+        Region, User = old.get_model("registry", "Region"), old.get_model("accounts", "User")
+        Job = old.get_model("registry", "ImportJob")
+        province = Region.objects.create(code="410000000000", name="河南省", level="province")
+        county = Region.objects.create(code="410922000000", name="清丰县", level="county", parent=province)
+        officer = User.objects.create(username="officer", role=Role.COUNTY_OFFICER, region_id=county.pk)
+        moved = User.objects.create(username="moved", role=Role.LIAISON)
+        fields = {"category": "child", "file_name": "a.csv", "content": b"x", "errors": [{"row": 2}]}
+        kept = Job.objects.create(owner_id=officer.pk, **fields)
+        orphan = Job.objects.create(owner_id=moved.pk, invalid_rows=b"y", **fields)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([after])
-
-    Job = executor.loader.project_state([after]).apps.get_model("registry", "ImportJob")
     rows = {
         job.pk: (job.region_id, job.content and bytes(job.content), job.errors, job.invalid_rows)
-        for job in Job.objects.all()
+        for job in ImportJob.objects.all()
     }
-    province = Region.objects.get(code="410000000000")  # the topmost: where nobody but a province reads
     assert rows == {
-        kept.pk: (tree["410922"].pk, b"x", [{"row": 2}], None),
-        orphan.pk: (province.pk, None, [], None),
+        kept.pk: (county.pk, b"x", [{"row": 2}], None),
+        orphan.pk: (province.pk, None, [], None),  # the topmost region: its data deleted
     }
-    assert list(Job.objects.exclude(data_deleted_at=None).values_list("pk", flat=True)) == [orphan.pk]
+    assert list(ImportJob.objects.exclude(data_deleted_at=None).values_list("pk", flat=True)) == [orphan.pk]
