@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import unicodedata
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -617,3 +618,13 @@ def print_table(headers, rows, *, right=()):
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print(line(row))
+
+
+def wait_until_serving(base, log, tries=150):
+    """Wait until the server at ``base`` answers its login page (every 0.2 s, ``tries`` times)."""
+    for _ in range(tries):
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(base + "/login/", timeout=2).read()
+            return
+        time.sleep(0.2)
+    raise SystemExit("gunicorn 未能启动，见日志 " + log.name)

@@ -210,13 +210,7 @@ def gunicorn(url, workers, log, lock_timeout_ms):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/login/", timeout=2).read()
-                break
-            time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn 未能启动，见日志 " + log.name)
+        _common.wait_until_serving(base, log, 100)
         yield base
     finally:
         process.terminate()

@@ -170,13 +170,7 @@ def servers(url, log):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/login/", timeout=2).read()
-                break
-            time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn 未能启动，见日志 " + log.name)
+        _common.wait_until_serving(base, log, 150)
         yield base, gunicorn, worker
     finally:
         for process in (worker, gunicorn):

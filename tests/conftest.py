@@ -11,10 +11,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp
-from accounts.models import Role
 from registry.choices import Category
 from survey import services as survey_services
-from tests.factories import UserFactory, region_tree
+from tests.factories import region_tree, standing_cast
 
 
 @pytest.fixture(autouse=True)
@@ -74,20 +73,7 @@ def tree(db):
 @pytest.fixture
 def cast(tree):
     """Users of every role. Village A and B share a township; C lies in the other county."""
-    county1, county2 = tree["410922"], tree["410923"]
-    return {
-        "cadre_a": UserFactory(username="cadre_a", role=Role.VILLAGE_CADRE, region=tree["410922100201"]),
-        "cadre_b": UserFactory(username="cadre_b", role=Role.VILLAGE_CADRE, region=tree["410922100202"]),
-        "cadre_c": UserFactory(username="cadre_c", role=Role.VILLAGE_CADRE, region=tree["410923100201"]),
-        "township": UserFactory(username="township", role=Role.TOWNSHIP_REVIEWER, region=tree["410922100"]),
-        "county": UserFactory(username="county", role=Role.COUNTY_OFFICER, region=county1),
-        "city": UserFactory(username="city", role=Role.CITY_OFFICE, region=tree["4109"]),
-        "supervisor": UserFactory(
-            username="supervisor", role=Role.SUPERVISOR, region=tree["4109"], assigned=[county2]
-        ),
-        "liaison": UserFactory(username="liaison", role=Role.LIAISON, region=tree["4109"]),
-        "sysadmin": UserFactory(username="sysadmin", role=Role.SYSADMIN, region=None, is_staff=True),
-    }
+    return standing_cast(tree)
 
 
 @pytest.fixture

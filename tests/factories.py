@@ -344,9 +344,8 @@ def roster_json(errors, *, rows=6, valid=2):
 
 
 def standing_cast(tree):
-    """The users of tests/conftest.py's ``cast`` over ``tree`` (a ``region_tree()``), for a module
-    that builds its world once (tests/test_scope_sweep.py) and cannot ask the function-scoped
-    fixture. Keep the two alike: same usernames, roles and regions."""
+    """The standing cast over ``tree`` (a ``region_tree()``): tests/conftest.py's ``cast`` fixture,
+    and a module that builds its world once (tests/test_scope_sweep.py)."""
     county1, county2 = tree["410922"], tree["410923"]
     return {
         "cadre_a": UserFactory(username="cadre_a", role=Role.VILLAGE_CADRE, region=tree["410922100201"]),
