@@ -128,11 +128,17 @@ class RecordForm(forms.ModelForm):
                 data[name] = check.number
                 if check.errors:
                     self.add_error(name, list(check.errors))
-        if not self.errors and data.get("birth_date"):
+        # Whether the person counts is said beside every other problem of the form (a row of a
+        # roster lists them all), once the fields it is judged on are sound.
+        judged_on = ("id_number", "sex", "birth_date", *self.classified_by)
+        if data.get("birth_date") and not any(name in self.errors for name in judged_on):
             reasons = self.classify(data)
             if reasons:
                 self.add_error(None, "；".join(reasons))
         return data
+
+    # The fields besides the birth date that ``classify`` reads.
+    classified_by = ()
 
     def classify(self, data):
         """Why the person does not count as left behind (empty when they do)."""
@@ -151,6 +157,7 @@ class RecordForm(forms.ModelForm):
 
 
 class ChildForm(RecordForm):
+    classified_by = ("father_status", "mother_status")
     phone_fields = ("father_phone", "mother_phone", "guardian_phone", "contact_phone")
     other_id_fields = ("father_id_number", "mother_id_number", "guardian_id_number")
     assistance = forms.MultipleChoiceField(
@@ -212,6 +219,7 @@ class ChildForm(RecordForm):
 
 
 class WomanForm(RecordForm):
+    classified_by = ("husband_months_away", "children_count", "minor_children_count")
     phone_fields = ("phone", "husband_phone")
 
     fieldsets = (
@@ -252,6 +260,7 @@ class WomanForm(RecordForm):
 
 
 class ElderForm(RecordForm):
+    classified_by = ("children_count", "children_away_count", "min_months_away")
     phone_fields = ("phone", "caregiver_phone")
 
     fieldsets = (

@@ -50,8 +50,6 @@ def child_level(level):
     return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
 
 
-
-
 class ScopedQuerySet(models.QuerySet):
     """Scoping by region-code prefix, shared by Region and every record model.
 
@@ -503,7 +501,12 @@ class ImportJob(models.Model):
     content = models.BinaryField("文件内容", null=True, blank=True)
     skip_invalid = models.BooleanField("仅导入有效行", default=False)
     background = models.BooleanField("后台运行", default=False)
-    rows = models.PositiveIntegerField("文件行数", default=0)
+    rows = models.PositiveIntegerField(
+        "文件行数", default=0, help_text="有内容的行（含表头），不计格式化的空行。"
+    )
+    assessment_missing = models.BooleanField(
+        "缺“监护评估”列", default=False, help_text="儿童花名册没有监护评估列：新登记的儿童记为待评估。"
+    )
     state = models.CharField("状态", max_length=12, choices=State.choices, default=State.QUEUED)
     attempt = models.PositiveIntegerField("运行次数", default=0)
     restarts = models.PositiveIntegerField("自动接续次数", default=0)

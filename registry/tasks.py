@@ -38,6 +38,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import is_locked_database_exception
 
 from accounts import policy
+from registry.choices import Category
 from registry.models import ImportJob
 from registry.roster.errors import invalid_rows_workbook
 from registry.roster.pipeline import IMPORTERS, ImportScope, Verdict
@@ -480,6 +481,8 @@ def _record(job, result):
     summary = result.summary()
     job.errors = summary.pop("errors")
     job.summary = summary
+    # The children's note 新登记的儿童记为“待评估” only for a roster without that column.
+    job.assessment_missing = job.category == Category.CHILD and "监护评估" not in dict(result.columns)
     job.invalid_rows = invalid_rows_workbook(result) if result.count(Verdict.INVALID) else None
     tracker = getattr(result, "tracker", None)  # the pipeline's own count of the steps
     job.progress_total = tracker.total if tracker is not None else len(result.rows)

@@ -479,10 +479,9 @@ class _Judge:
                     error(column, value)
         number = cleaned.get("身份证号", "")
         if number and number in self.first_row_of:
+            # Said, and the row's other problems too: a row's error lists all of them.
             error("身份证号", f"与第{self.first_row_of[number]}行的身份证号重复，同一人只能登记一次")
-            row.verdict = Verdict.INVALID
-            return row
-        if number:
+        elif number:
             self.first_row_of[number] = row_number
 
         place = {}

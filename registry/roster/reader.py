@@ -220,9 +220,10 @@ def _limits():
 
 
 def roster_height(content):
-    """The rows of the roster's visible sheets, blank ones included, as :func:`check_roster`
-    finds them (a file past the limits raises)."""
-    return sum(extent.rows for extent in check_roster(content) if extent.visible)
+    """The rows of the roster's visible sheets that hold something (the header and title rows
+    too, not a template's formatted empty rows), as :func:`check_roster` finds them (a file past
+    the limits raises)."""
+    return sum(extent.filled for extent in check_roster(content) if extent.visible)
 
 
 # --- the check, in the child --------------------------------------------------------------------
