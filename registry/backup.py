@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -174,6 +175,9 @@ def _restore_postgresql(path):
 # --- SQLite ----------------------------------------------------------------------------------
 
 
+SQLITE_BACKUP_SECONDS = 120
+
+
 def _backup_sqlite(path):
     """SQLite's online backup of the read transaction that the manifest is computed in."""
     with transaction.atomic():
@@ -181,10 +185,24 @@ def _backup_sqlite(path):
         migrations = _applied_migrations()
         target = sqlite3.connect(path)
         try:
-            connection.connection.backup(target)
+            connection.connection.backup(target, progress=_give_up_after(SQLITE_BACKUP_SECONDS))
         finally:
             target.close()
     return manifest, migrations
+
+
+def _give_up_after(seconds):
+    """A backup progress callback that stops a backup still waiting after ``seconds``: SQLite
+    retries a step whose source another connection holds locked for as long as it is held."""
+    deadline = time.monotonic() + seconds
+
+    def progress(status, remaining, total):
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise BackupError(
+                f"数据库被其他连接锁定超过 {seconds} 秒，备份未完成：请稍后重试，或先停止后台进程。"
+            )
+
+    return progress
 
 
 def _restore_sqlite(path):
