@@ -9,14 +9,14 @@ regions of 410900 and the demo villages, a city-office account and an xlsx roste
 children (default 20,000; the file is shared with bench/roster_import.py and kept in --dir):
 
 1. starts a real worker (``manage.py db_worker``) as a subprocess;
-2. uploads the roster as the officer does (registry.tasks.import_job_create): more rows than
+2. uploads the roster as the officer does (registry.roster.tasks.import_job_create): more rows than
    IMPORT_BACKGROUND_ROWS, so the worker previews it, with progress written on the job;
 3. confirms it, waits until the commit is F (default 0.5) into its writing, and SIGKILLs the
    worker in the middle of the commit's transaction (printing the pages the uncommitted rows
    already take);
 4. checks that no child, history or ID-claim row was written, that the job is still 导入中
    and that the page would offer 重新运行 once the database has dropped the dead session;
-5. re-runs it (registry.tasks.import_job_rerun) with a new worker and checks that every row is
+5. re-runs it (registry.roster.tasks.import_job_rerun) with a new worker and checks that every row is
    there exactly once; then imports the same file again and checks that nothing changes.
 
 It prints what it saw at each step and ends with PASS or FAIL (exit code 0 or 1).
@@ -172,9 +172,9 @@ def main():
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
-    from registry import tasks
     from registry.models import ImportJob
     from registry.records import reference_date
+    from registry.roster import tasks
 
     state = ImportJob.State
     print(f"数据库 {_common.database_name(url)}：{_common.server_version()}")

@@ -14,7 +14,7 @@ urlpatterns = [
     path("women/", include("registry.record_urls"), {"kind": "women"}),
     path("elders/", include("registry.record_urls"), {"kind": "elders"}),
     path("survey/", include("survey.urls")),
-    path("import/", include("registry.import_urls")),
+    path("import/", include("registry.roster.urls")),
     path("audit/", include("audit.urls")),
     # The admin's logout is ours too: logging out ends every session of the user (accounts.auth).
     path("admin/logout/", accounts_views.LogoutView.as_view(), name="admin_logout"),

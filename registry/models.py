@@ -468,13 +468,13 @@ class ImportJob(models.Model):
     """One upload of a roster by a county or city officer, from preview to commit.
 
     Small files are previewed and committed in the request; big ones by the background
-    worker (registry.tasks), which reports ``progress_done`` of ``progress_total`` rows.
+    worker (registry.roster.tasks), which reports ``progress_done`` of ``progress_total`` rows.
     ``region`` is the owner's region at upload: the job, and every file derived from it, is
     readable only while that region is inside the owner's current import scope.
 
     Personal data (the uploaded file, the errors, the invalid rows) lives no longer than the job
     needs it: all of it goes when the job is committed or discarded, and whatever a job still holds
-    after ``settings.IMPORT_RETENTION_HOURS`` without progress is purged (registry.tasks); the
+    after ``settings.IMPORT_RETENTION_HOURS`` without progress is purged (registry.roster.tasks); the
     counts stay for the history, ``data_deleted_at`` says when the rest went.
     """
 

@@ -172,7 +172,7 @@ def build_objects(cast, tree):
         ),
         "django_tasks_database.dbtaskresult": DBTaskResult.objects.create(
             args_kwargs={"args": [], "kwargs": {}},
-            task_path="registry.tasks.run_import_job",
+            task_path="registry.roster.tasks.run_import_job",
             backend_name="default",
             run_after=now,
             exception_class_path="",

@@ -20,8 +20,8 @@ from django.utils import timezone
 from accounts import policy
 from accounts.models import Role, User
 from accounts.services import role_permissions_apply
-from registry import tasks
 from registry.models import Child, ImportJob
+from registry.roster import tasks
 from tests.factories import ChildFactory, UserFactory
 from tests.test_roster_upload import (
     _worker_keeps_the_test_connection,  # noqa: F401 - autouse here too

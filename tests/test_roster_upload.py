@@ -18,9 +18,10 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from audit.models import AuditEvent
-from registry import records, tasks, views_import
+from registry import records
 from registry.models import Child, ImportJob
-from registry.roster import reader
+from registry.roster import reader, tasks
+from registry.roster import views as views_import
 from registry.roster.errors import REASONS
 from tests.factories import make_id_number, years_ago
 
@@ -317,7 +318,7 @@ def test_big_file_is_previewed_and_committed_by_the_worker(county, settings):
     task = DBTaskResult.objects.get()
     assert (task.status, task.task_path, task.args_kwargs["args"]) == (
         "READY",
-        "registry.tasks.run_import_job",
+        "registry.roster.tasks.run_import_job",
         [job.pk, "preview", 1],
     )
     page = county.get(reverse("import_job", kwargs={"pk": job.pk}))

@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from registry import tasks
 from registry.models import Child, ImportJob
+from registry.roster import tasks
 from tests.test_roster_upload import (
     _worker_keeps_the_test_connection,  # noqa: F401 - autouse here too
     job_of,
@@ -168,7 +168,7 @@ def test_recover_fails_a_job_whose_runs_keep_dying_with_a_message(county, settin
 ROWS = 10_000
 SETUP = """
 from accounts.models import Role
-from registry import tasks
+from registry.roster import tasks
 from tests.factories import UserFactory, region_tree
 from tests.test_roster_upload import roster
 

@@ -3,7 +3,7 @@ from datetime import datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from registry.tasks import import_jobs_purge
+from registry.roster.tasks import import_jobs_purge
 
 
 def _moment(text):

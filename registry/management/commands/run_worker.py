@@ -2,7 +2,7 @@
 
 ``db_worker`` runs as a child process. When it exits for any reason (a database locked past the
 busy timeout, a kill, running out of memory) this process resumes the imports it held
-(registry.tasks.import_jobs_recover) and starts a new one, after a wait that doubles from 1 s up
+(registry.roster.tasks.import_jobs_recover) and starts a new one, after a wait that doubles from 1 s up
 to ``--max-backoff`` (and starts again from 1 s once a worker has lived five minutes). Between
 starts it also resumes jobs of workers that died elsewhere (every minute) and purges the personal
 data of import jobs past their retention (every hour). SIGTERM or Ctrl-C stop the child, then it.
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connections
 
-from registry import tasks
+from registry.roster import tasks
 
 logger = logging.getLogger(__name__)
 

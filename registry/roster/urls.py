@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import views_import as views
+from registry.roster import views
 
 urlpatterns = [
     path("", views.import_upload, name="import_upload"),

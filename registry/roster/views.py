@@ -5,7 +5,7 @@ is previewed and committed by the background worker while the job's page shows a
 (htmx polls ``import_job_progress``); the officer may leave and come back through 我的导入.
 A job is its owner's alone, and only while the region it was uploaded for is inside the owner's
 current scope (accounts.policy.can_read_import_job): anyone else, or the owner moved to another
-county, gets a 404 on every page and file of it. The work is done by registry.tasks.
+county, gets a 404 on every page and file of it. The work is done by registry.roster.tasks.
 """
 
 import io
@@ -25,10 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import policy
 from audit.models import AuditEvent
-from registry import records, tasks
+from registry import records
 from registry.choices import Category
 from registry.export import XLSX
 from registry.models import ImportJob
+from registry.roster import tasks
 from registry.roster.reader import MAX_FILE_BYTES, RosterFileError
 
 # The file plus what multipart adds around it (boundaries, the category, the CSRF token).
