@@ -2,7 +2,6 @@
 
 import csv
 import datetime
-import gc
 import io
 import json
 import os
@@ -627,37 +626,3 @@ def test_filter_in_finds_every_value_across_chunks(cast, tree, ids, monkeypatch)
     assert Child.objects.count() == 5
 
 
-def test_roster_import_pauses_the_garbage_collector_and_restores_it(cast, ids, monkeypatch):
-    """The collector is off while a file is judged and written (each chunk collects its young
-    garbage instead), and afterwards as it was: also after a refused file, also when the
-    process had it off already, also when two imports overlap."""
-    scope = ImportScope.for_user(cast["county"])
-    collector_on = []
-    monkeypatch.setattr(pipeline.gc, "collect", spy(gc.collect, collected := []))
-    assert gc.isenabled()
-    # The progress callback runs while the file is judged and written: is the collector on then?
-    import_children(
-        xlsx_bytes(ids),
-        scope=scope,
-        commit=True,
-        skip_invalid=True,
-        progress=lambda *step: collector_on.append(gc.isenabled()),
-    )
-    assert set(collector_on) == {False} and gc.isenabled()
-    assert collected == [(1,)]
-
-    with pytest.raises(RosterFileError):
-        import_children(b"not a spreadsheet", scope=scope)
-    assert gc.isenabled()
-
-    with pipeline._gc_paused():
-        import_children(xlsx_bytes(ids), scope=scope)
-        assert not gc.isenabled()  # the outer pause still holds
-    assert gc.isenabled()
-
-    gc.disable()
-    try:
-        import_children(xlsx_bytes(ids), scope=scope)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

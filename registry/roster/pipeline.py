@@ -17,10 +17,7 @@ the sheet's rows under the header as they are judged (a commit's as they are wri
 ``total`` as the file declares them; at the end ``total`` is what was done.
 """
 
-import contextlib
-import gc
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -438,7 +435,6 @@ class _Judge:
             yield self.chunk(chunk)
 
     def chunk(self, parsed):
-        gc.collect(1)  # the chunk before's young garbage (see _gc_paused)
         # Each row's ID number cell, cleaned once: for the queries, and for the row's judging.
         id_cells = [
             self._clean_cell("身份证号", values["身份证号"]) if "身份证号" in values else None
@@ -591,39 +587,6 @@ def _start(kind, content, scope, progress):
     return sheet, header, _Judge(spec, scope, header), result
 
 
-# --- the cyclic garbage collector, paused while a file is judged --------------------------------
-#
-# Judging a file builds thousands of rows that live until the end (verdicts, records): the
-# collector, run every few hundred allocations, traversed them again and again — 10% of an
-# import (bench/roster_import.py). While a file is judged it is paused; instead each chunk
-# collects what the chunk before left (gc.collect(1): the young objects only, a chunk's worth),
-# so whatever cyclic garbage judging makes is still freed as it goes (bench: a few objects per
-# chunk). The pause is process-wide: it ends when the last import running in the process ends,
-# and restores the collector only if it was on.
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-@_gc_paused()
 def preview(kind, content, scope, *, progress=None):
     """Judge every row of the ``kind`` roster in ``content`` without writing anything.
 
@@ -653,6 +616,11 @@ def _keep_within(result, rows):
 
 
 # --- a preview's verdicts reused by its commit -------------------------------------------------
+#
+# Worth its weight (measured 2026-12-04 on PostgreSQL, 15,362 rows, medians of three in one
+# process): preview 1.96 s, then commit 2.13 s reusing it against 5.05 s judging again — 4.1 s
+# for the pair instead of 7.0 s. The background worker previews and commits in one process, so
+# a big file's confirmation is written without being judged twice.
 #
 # An officer previews a file, then commits it. Judging every row again on commit would double
 # the work; instead the commit reuses the verdicts of the last preview made in this process if
@@ -708,7 +676,6 @@ class _Refused(Exception):
     """Rolls back what a refused commit had written."""
 
 
-@_gc_paused()
 def import_roster(kind, content, *, scope, commit=False, skip_invalid=False, progress=None):
     """Preview the ``kind`` roster in ``content``; with ``commit``, write it in one transaction.
 
