@@ -9,6 +9,7 @@ user's scope the views answer 404, never a 403 that confirms a record exists.
 from django.db.models import Q
 
 from accounts.models import ADMIN_ROLES, Role, User
+from registry.choices import RecordStatus
 from registry.codes import prefix_range
 
 # Roles that read children's, women's and elders' records (a liaison reads them masked).
@@ -202,6 +203,55 @@ def can_inspect(user, county):
 def can_follow_supervision(user):
     """May see inspections and rectification items of their scope (county, city, supervision group)."""
     return has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE, Role.SUPERVISOR)
+
+
+# --- care (DESIGN §7): levels and visits ------------------------------------------------------
+# Who follows the children's care: the civil-affairs line from village to city, and the
+# supervision group. A liaison sees only what is referred to their unit (not levels or visits).
+CARE_READERS = {
+    Role.VILLAGE_CADRE,
+    Role.TOWNSHIP_REVIEWER,
+    Role.COUNTY_OFFICER,
+    Role.CITY_OFFICE,
+    Role.SUPERVISOR,
+}
+
+
+def care_prefixes(user):
+    """Prefixes of the children whose risk level and visits ``user`` may follow."""
+    if not has_role(user, *CARE_READERS):
+        return []
+    return scope_prefixes(user)
+
+
+def can_follow_care(user, region):
+    """May see the care boards and lists of ``region`` (levels, visits due and overdue)."""
+    return has_role(user, *CARE_READERS) and in_scope(user, region.code)
+
+
+def can_record_visit(user, child):
+    """May record (and correct) a home visit to ``child``: the village's cadre (儿童主任) or the
+    township's reviewer (儿童督导员), while the child is in the register. Not locked by an approved
+    return: visits are care, not the campaign's figures."""
+    return (
+        has_role(user, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER)
+        and in_scope(user, child.village_code)
+        and child.status == RecordStatus.ACTIVE
+    )
+
+
+def can_override_level(user, child):
+    """May raise or lower ``child``'s risk level with a written reason: the township's reviewer."""
+    return (
+        has_role(user, Role.TOWNSHIP_REVIEWER)
+        and in_scope(user, child.village_code)
+        and child.status == RecordStatus.ACTIVE
+    )
+
+
+def can_edit_risk_levels(user):
+    """May edit the risk levels' names and visit intervals (care.RiskLevel): the system administrator."""
+    return is_system_admin(user)
 
 
 def can_manage_accounts(user):

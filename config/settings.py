@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "survey",
+    "care",
     "audit",
     # The deployment's own system checks (config/checks.py).
     "config.apps.ProjectConfig",

@@ -16,6 +16,7 @@ from audit.services import Action, audit_record
 from registry import bulk, rules
 from registry.choices import Assistance, Category, ExitReason, HistorySource, RecordStatus
 from registry.models import RECORD_MODELS, IdentityClaim, Region
+from registry.signals import children_written
 from registry.statistics import village_statistics_refresh
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
@@ -156,6 +157,7 @@ def _save(record, user, source, update_fields=None, moved_from=None):
     record.save(update_fields=update_fields)
     if record.category == Category.CHILD:
         village_statistics_refresh({record.village_code, moved_from or record.village_code}, reference_date())
+        children_written.send(sender=type(record), pks=[record.pk])
 
 
 @transaction.atomic
@@ -232,6 +234,7 @@ def record_create_many(*, model, user, records, source=HistorySource.IMPORT, on=
     bulk.insert_with_history(model, created, user=user, reason=source)
     if model is RECORD_MODELS[Category.CHILD]:
         village_statistics_refresh({record.village_code for record in created}, on)
+        children_written.send(sender=model, pks=[record.pk for record in created])
     return created
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "registry", "survey", "audit", "config", "workflow"]
+APPS = ["accounts", "registry", "survey", "care", "audit", "config", "workflow"]
 
 
 # The root URLconf wires every app's views; nothing else may import another app's.

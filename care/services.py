@@ -1,0 +1,248 @@
+"""Every write of the care loop (STYLE item 5): ``<entity>_<action>`` services, atomic, each
+writing its audit event; and ``care_refresh``, which keeps each child's ChildCare row (level with
+reasons, the visit clock) in step with the registry and the visits.
+"""
+
+import datetime
+import functools
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.utils import timezone
+
+from accounts import policy
+from audit.services import Action, audit_record
+from care import rules
+from care.models import AREAS, ChildCare, LevelOverride, RiskLevel, Visit
+from registry import bulk
+from registry.choices import RecordStatus
+from registry.models import Child
+from workflow import clock
+
+CHUNK = 2_000
+
+
+def levels():
+    """{rank: RiskLevel}, the four levels as an administrator has set them (four rows)."""
+    return {level.rank: level for level in RiskLevel.objects.all()}
+
+
+# --- keeping ChildCare in step -----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _level(flags, assessment, health, concerns):
+    return rules.child_level(
+        risk_flags=flags, guardian_assessment=assessment, health=health, last_visit_concerns=concerns
+    )
+
+
+_FIELDS = ("pk", "village_code", "status", "risk_flags", "guardian_assessment", "health", "created_at")
+
+
+def care_refresh(pks):
+    """Recompute the ChildCare rows of the children ``pks`` from their records and their latest
+    visit: level and reasons, the visit clock's start, the visit count. A reviewer's override is
+    kept (it ends at its own date). Rows missing are created. Bulk queries per chunk."""
+    pks = list(pks)
+    for start in range(0, len(pks), CHUNK):
+        _refresh_chunk(pks[start : start + CHUNK])
+
+
+def _latest_visit():
+    return Visit.objects.current().filter(child=OuterRef("pk")).order_by("-visited_on", "-pk")
+
+
+def _refresh_chunk(pks):
+    children = list(
+        Child.objects.filter(pk__in=pks)
+        .annotate(last_visit_id=Subquery(_latest_visit().values("pk")[:1]))
+        .values(*_FIELDS, "last_visit_id")
+    )
+    visit_ids = [c["last_visit_id"] for c in children if c["last_visit_id"]]
+    visits = {v.pk: v for v in Visit.objects.filter(pk__in=visit_ids)}
+    counts = dict(
+        Visit.objects.current()
+        .filter(child_id__in=pks)
+        .order_by()
+        .values_list("child_id")
+        .annotate(n=Count("pk"))
+        .values_list("child_id", "n")
+    )
+    existing = set(ChildCare.objects.filter(child_id__in=pks).values_list("child_id", flat=True))
+    fresh, changed = [], []
+    for child in children:
+        visit = visits.get(child["last_visit_id"])
+        row = _row(child, visit, counts.get(child["pk"], 0))
+        (changed if child["pk"] in existing else fresh).append(row)
+    if fresh:
+        _insert(fresh)
+    if changed:
+        ChildCare.objects.bulk_update(
+            [ChildCare(**row) for row in changed],
+            [
+                "village_code",
+                "in_register",
+                "computed_rank",
+                "reasons",
+                "counted_from",
+                "last_visit_on",
+                "visit_count",
+            ],
+        )
+
+
+def _row(child, visit, visit_count):
+    concerns = tuple(visit.concerns()) if visit else ()
+    rank, reasons = _level(
+        tuple(child["risk_flags"] or ()), child["guardian_assessment"], child["health"], concerns
+    )
+    registered_on = timezone.localdate(child["created_at"])
+    return {
+        "child_id": child["pk"],
+        "village_code": child["village_code"],
+        "in_register": child["status"] == RecordStatus.ACTIVE,
+        "computed_rank": rank,
+        "reasons": [list(reason) for reason in reasons],
+        "counted_from": visit.visited_on if visit else registered_on,
+        "last_visit_on": visit.visited_on if visit else None,
+        "visit_count": visit_count,
+    }
+
+
+def _insert(rows):
+    """New ChildCare rows: by COPY on PostgreSQL (an import registers thousands of children at
+    once), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        ChildCare.objects.bulk_create([ChildCare(**row) for row in rows], batch_size=bulk.BATCH)
+        return
+    now = timezone.now()
+    fields = ChildCare._meta.concrete_fields
+    defaults = {"override_rank": None, "override_until": None, "updated_at": now}
+    bulk.copy_in(ChildCare, fields, ([{**defaults, **row}[f.attname] for f in fields] for row in rows))
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+VISIT_FIELDS = [
+    "visited_on",
+    "way",
+    "met",
+    *(f"{area}_{part}" for area, _ in AREAS for part in ("concern", "note")),
+    "needs",
+    "next_step",
+]
+
+
+def _visit_refusal(user, child, visited_on, today):
+    if not policy.can_record_visit(user, child):
+        if child.status != RecordStatus.ACTIVE:
+            return "该儿童已退出台账，不能再记录走访。"
+        return "只有本村儿童主任（村干部）或乡镇儿童督导员可以记录走访。"
+    if visited_on is None:
+        return "请填写走访日期。"
+    if visited_on > today:
+        return f"走访日期不能晚于今天（{today:%Y-%m-%d}）。"
+    if visited_on < timezone.localdate(child.created_at) - datetime.timedelta(days=366):
+        return "走访日期早于该儿童登记前一年，请核对。"
+    return None
+
+
+@transaction.atomic
+def visit_record(*, child, user, data, today=None):
+    """Record a home visit to ``child`` from validated ``data`` (VISIT_FIELDS).
+
+    Refused (ValidationError, in Chinese) outside the recorder's scope, for an exited child, or
+    dated in the future. Side effects: the child's level and visit clock are recomputed
+    (ChildCare); a 新增 audit event names the child by record, never by name.
+    """
+    today = today or clock.today()
+    child = Child.objects.select_for_update().get(pk=child.pk)
+    refusal = _visit_refusal(user, child, data.get("visited_on"), today)
+    if refusal:
+        raise ValidationError(refusal)
+    visit = Visit.objects.create(
+        child=child,
+        village_code=child.village_code,
+        recorded_by=user,
+        **{k: data[k] for k in VISIT_FIELDS if k in data},
+    )
+    care_refresh([child.pk])
+    audit_record(
+        action=Action.CREATE, user=user, obj=visit, object_label="走访记录", detail=f"儿童记录 {child.pk}"
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_correct(*, visit, user, data, reason, today=None):
+    """Correct ``visit``: a new visit that replaces it, with ``reason``; the old one is kept.
+
+    Refused for a visit already corrected (correct the correction), without a reason, or as
+    visit_record refuses. Side effects: ChildCare recomputed; a 修改 audit event.
+    """
+    today = today or clock.today()
+    old = Visit.objects.select_for_update().select_related("child").get(pk=visit.pk)
+    if Visit.objects.filter(corrects=old).exists():
+        raise ValidationError("这条走访记录已被更正过，请在更正后的记录上修改。")
+    if not (reason or "").strip():
+        raise ValidationError("请填写更正原因。")
+    refusal = _visit_refusal(user, old.child, data.get("visited_on"), today)
+    if refusal:
+        raise ValidationError(refusal)
+    new = Visit.objects.create(
+        child=old.child,
+        village_code=old.village_code,
+        recorded_by=user,
+        corrects=old,
+        correction_reason=reason.strip()[:200],
+        **{k: data[k] for k in VISIT_FIELDS if k in data},
+    )
+    care_refresh([old.child_id])
+    audit_record(
+        action=Action.UPDATE, user=user, obj=new, object_label="走访记录", detail=f"更正走访记录 {old.pk}"
+    )
+    return new
+
+
+# --- a reviewer's override ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def level_override_set(*, child, user, rank, reason, until, today=None):
+    """Set ``child``'s level to ``rank`` until ``until`` (the next review date), with ``reason``.
+
+    Refused unless the user may (policy.can_override_level), without a reason, or with a review
+    date not after today or more than a year ahead. Side effects: a LevelOverride row (history);
+    ChildCare's override; a 修改 audit event.
+    """
+    today = today or clock.today()
+    if not policy.can_override_level(user, child):
+        raise ValidationError("只有乡镇审核员（儿童督导员）可以调整本乡镇儿童的风险等级。")
+    if rank not in rules.RANKS:
+        raise ValidationError("请选择风险等级。")
+    if not (reason or "").strip():
+        raise ValidationError("请写明调整理由。")
+    if until is None or until <= today or until > today + datetime.timedelta(days=366):
+        raise ValidationError("下次复核日期应在今天之后、一年之内。")
+    care = ChildCare.objects.select_for_update().get(child=child)
+    LevelOverride.objects.create(
+        child=child,
+        computed_rank=care.computed_rank,
+        rank=rank,
+        reason=reason.strip()[:300],
+        until=until,
+        set_by=user,
+        set_at=timezone.now(),
+    )
+    care.override_rank, care.override_until = rank, until
+    care.save(update_fields=["override_rank", "override_until", "updated_at"])
+    audit_record(
+        action=Action.UPDATE,
+        user=user,
+        obj=care,
+        object_label="风险等级",
+        detail=f"儿童记录 {child.pk} 调整为 {rank} 级",
+    )
+    return care
