@@ -25,6 +25,8 @@ ROLE_PERMISSIONS = {
         ("accounts", "user", ("add", "change", "view")),
         ("accounts", "organisation", ("add", "change", "view")),
         ("registry", "region", ("add", "change", "view")),
+        # The risk levels' names and visit intervals (care/admin.py).
+        ("care", "risklevel", ("change", "view")),
     ],
     # Roles, regions, assigned counties, organisation and activity of accounts; regions and
     # organisations only to choose them.

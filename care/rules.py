@@ -11,6 +11,16 @@ from registry.choices import GuardianAssessment, HealthStatus
 URGENT, HIGH, WATCH, STABLE = 1, 2, 3, 4
 RANKS = (URGENT, HIGH, WATCH, STABLE)
 
+# The levels as shipped: rank → (name, colour, meaning, visit interval in days). No national
+# visit frequency exists; these are the city's defaults, kept as care.RiskLevel rows that an
+# administrator edits (a rank missing from the table falls back to its default here).
+DEFAULT_LEVELS = {
+    URGENT: ("一级", "red", "处于危险之中或无人监护，须立即关注", 7),
+    HIGH: ("二级", "orange", "存在较高风险（监护能力不足、重病残疾、辍学等）", 15),
+    WATCH: ("三级", "yellow", "需要关注（监护一般或待评估、患病等）", 30),
+    STABLE: ("四级", "green", "情况稳定", 90),
+}
+
 # Red flags the registry raises (registry.rules.child_red_flags) and the level each calls for.
 _FLAG_RANK = {
     registry_rules.FLAG_NO_GUARDIAN: URGENT,

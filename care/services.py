@@ -24,8 +24,15 @@ CHUNK = 2_000
 
 
 def levels():
-    """{rank: RiskLevel}, the four levels as an administrator has set them (four rows)."""
-    return {level.rank: level for level in RiskLevel.objects.all()}
+    """{rank: RiskLevel}, the four levels as an administrator has set them (one query); a rank
+    missing from the table (a database emptied by hand) is its shipped default, unsaved."""
+    rows = {level.rank: level for level in RiskLevel.objects.all()}
+    for rank, (name, colour, meaning, interval) in rules.DEFAULT_LEVELS.items():
+        if rank not in rows:
+            rows[rank] = RiskLevel(
+                rank=rank, name=name, colour=colour, meaning=meaning, visit_interval_days=interval
+            )
+    return dict(sorted(rows.items()))
 
 
 # --- keeping ChildCare in step -----------------------------------------------------------------

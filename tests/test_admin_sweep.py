@@ -31,6 +31,7 @@ from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.services import role_permissions_apply
 from audit.models import AuditEvent
 from audit.services import Action, audit_record
+from care.services import levels
 from tests.factories import (
     UserFactory,
     make_child,
@@ -113,6 +114,13 @@ EXPECTED = {
         }
         for model in ("child", "woman", "elder")
     },
+    # The risk levels and their visit intervals: the system administrator's (four fixed ranks).
+    "care.risklevel": {
+        "sysadmin": row(200, 403, 200, 403, 200, 302),
+        "secadmin": NO_ACCESS,
+        "auditor": NO_ACCESS,
+        "county_staff": NO_ACCESS,
+    },
     # The audit log: the audit administrator's, read only.
     "audit.auditevent": {
         "sysadmin": NO_ACCESS,
@@ -186,10 +194,18 @@ def build_objects(cast, tree):
         "registry.child": make_child(village),
         "registry.woman": make_woman(village),
         "registry.elder": make_elder(village),
+        "care.risklevel": _saved(levels()[2]),
         "audit.auditevent": audit_record(
             user=cast["sysadmin"], action=Action.ACCOUNT, obj=cast["cadre_a"], detail="修改：手机号"
         ),
     }
+
+
+def _saved(level):
+    """The level's row (a database emptied by a transactional test has only the defaults, unsaved)."""
+    if level.pk is None:
+        level.save()
+    return level
 
 
 @pytest.fixture(scope="module")

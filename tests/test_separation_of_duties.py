@@ -84,6 +84,8 @@ def test_each_role_gets_exactly_its_admin_permissions(tree):
             "registry.add_region",
             "registry.change_region",
             "registry.view_region",
+            "care.change_risklevel",
+            "care.view_risklevel",
         },
         Role.SECURITY_ADMIN: {
             "accounts.change_user",

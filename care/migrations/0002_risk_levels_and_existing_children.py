@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from care import rules
 
+# The levels as they stood when this migration was written (care.rules.DEFAULT_LEVELS then).
 LEVELS = [
     (1, "一级", "red", "处于危险之中或无人监护，须立即关注", 7),
     (2, "二级", "orange", "存在较高风险（监护能力不足、重病残疾、辍学等）", 15),
