@@ -16,6 +16,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts import activation, auth, otp, policy
 from accounts.forms import LoginForm, OTPTokenForm, OwnPasswordChangeForm
 from accounts.models import Organisation, Role, User
+from care import home as care_home
 from registry import home as registry_home
 from registry.models import Region, RegionLevel
 from survey import home as survey_home
@@ -41,6 +42,7 @@ def home(request):
         # Each app says what this user should see first; the home page only composes.
         context.update(registry_home.home_context(user))
         context.update(survey_home.home_context(user))
+        context.update(care_home.home_context(user))
     if policy.can_see_activations(user):
         context["activations_waiting"] = activation.waiting_count(user=user)
     return render(request, "accounts/home.html", context)

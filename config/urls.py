@@ -14,6 +14,7 @@ urlpatterns = [
     path("women/", include("registry.record_urls"), {"kind": "women"}),
     path("elders/", include("registry.record_urls"), {"kind": "elders"}),
     path("survey/", include("survey.urls")),
+    path("care/", include("care.urls")),
     path("import/", include("registry.roster.urls")),
     path("audit/", include("audit.urls")),
     # The admin's logout is ours too: logging out ends every session of the user (accounts.auth).

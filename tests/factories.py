@@ -12,6 +12,7 @@ from django_otp.oath import TOTP
 from stdnum.cn import ric
 
 from accounts.models import Organisation, OrganisationKind, Role, User
+from care import services as care_services
 from registry import records
 from registry.choices import (
     GuardianAssessment,
@@ -26,6 +27,7 @@ from registry.choices import (
 from registry.forms import ChildForm, ElderForm, WomanForm
 from registry.models import Child, Elder, Region, RegionLevel, Woman
 from registry.records import reference_date
+from workflow import clock
 
 PASSWORD = "Test-pass-2022"
 
@@ -360,3 +362,26 @@ def standing_cast(tree):
         "liaison": UserFactory(username="liaison", role=Role.LIAISON, region=tree["4109"]),
         "sysadmin": UserFactory(username="sysadmin", role=Role.SYSADMIN, region=None, is_staff=True),
     }
+
+
+# --- the care loop (issue 15) -----------------------------------------------------------------
+
+
+class VisitFactory(factory.Factory):
+    """A home visit recorded through ``care.services.visit_record`` (so the child's ChildCare row
+    follows): ``days_ago`` before today, by ``user`` (the village's cadre or township reviewer),
+    every area 正常 unless overridden (``safety_concern=True, safety_note=…``)."""
+
+    class Meta:
+        model = dict
+
+    visited_on = None
+    way = "home"
+    met = "儿童本人和祖母"
+    needs = ""
+    next_step = ""
+
+    @classmethod
+    def _create(cls, model_class, *args, child, user, days_ago=0, visited_on=None, **data):
+        day = visited_on or clock.today() - timedelta(days=days_ago)
+        return care_services.visit_record(child=child, user=user, data={"visited_on": day, **data})
