@@ -31,6 +31,8 @@ from accounts import activation
 from accounts.models import AccountActivation, ActivationKind, Role
 from accounts.services import role_permissions_apply
 from audit.models import AuditEvent
+from care import services as care_services
+from care.models import ChildCare, LevelOverride, Visit
 from registry import records
 from registry.choices import Category
 from registry.export import XLSX
@@ -41,6 +43,7 @@ from survey.views import RETURN_ACTIONS
 from survey.views_supervision import ITEM_ACTIONS
 from tests.factories import (
     UserFactory,
+    VisitFactory,
     child_post_data,
     elder_post_data,
     form_data,
@@ -52,6 +55,7 @@ from tests.factories import (
     standing_cast,
     woman_post_data,
 )
+from workflow import clock
 
 # --- what the URL parameters name ------------------------------------------------------------
 
@@ -90,6 +94,13 @@ PARAMS = {
     "activation_confirm": {"pk": "activation"},
     "activation_cancel": {"pk": "activation"},
     "activation_request": {"pk": "account"},
+    # The care loop (issue 15): its URL names are namespaced (care/urls.py's app_name).
+    "care:child": {"pk": "care_child"},
+    "care:visit_new": {"pk": "care_child"},
+    "care:level_override": {"pk": "care_child"},
+    "care:visit_correct": {"pk": "visit"},
+    "care:board": {"code": "care_region"},
+    "care:child_list": {"code": "care_region"},
 }
 # Parameters that choose what to do, not whose object: every value is swept.
 CHOICES = {"return_action": sorted(RETURN_ACTIONS), "item_action": sorted(ITEM_ACTIONS)}
@@ -111,6 +122,10 @@ RECORD_SCOPE = {
     "auditor": [],  # reads the audit log only: no personal records, no regions
 }
 REGION_SCOPE = {**RECORD_SCOPE, "sysadmin": [""]}
+# Children's levels and visits: the civil-affairs line and the supervisors; a liaison sees only
+# what is referred to their unit (issue 15 item 4), never levels or visits.
+CARE_SCOPE = {**RECORD_SCOPE, "liaison": []}
+CARE_KINDS = ("care_child", "visit", "care_region")
 # Accounts and their activation codes: the system and security administrators' (三权分立), nobody else's.
 ACCOUNT_SCOPE = {**dict.fromkeys(RECORD_SCOPE, []), "sysadmin": [""], "secadmin": [""]}
 ROLES = list(RECORD_SCOPE)
@@ -134,19 +149,21 @@ def project_patterns():
     """Every named URL pattern of the project (but the admin and static files), with its route,
     path parameters and the default kwargs its includes pass (``kind`` of the registers)."""
 
-    def walk(resolver, prefix, defaults):
+    def walk(resolver, prefix, defaults, namespace=""):
         for entry in resolver.url_patterns:
             route = prefix + str(entry.pattern)
             if route.startswith(SKIPPED_PREFIXES):
                 continue
             converters = tuple(entry.pattern.converters)
             if isinstance(entry, URLResolver):
+                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
                 yield from (
                     Pattern(p.route, p.name, converters + p.params, p.defaults)
-                    for p in walk(entry, route, {**defaults, **entry.default_kwargs})
+                    for p in walk(entry, route, {**defaults, **entry.default_kwargs}, inner)
                 )
             else:
-                yield Pattern(route, entry.name, converters, {**defaults, **entry.default_args})
+                name = namespace + entry.name if entry.name else None
+                yield Pattern(route, name, converters, {**defaults, **entry.default_args})
 
     return list(walk(get_resolver(), "", {}))
 
@@ -284,6 +301,23 @@ def build_world(cast, tree):
         account=cast["cadre_a"], requested_by=cast["sysadmin"], kind=ActivationKind.RESET, reason="忘记密码"
     )
     objects["activation"] = [(cast["cadre_a"].region.prefix, asked.pk)]
+    # The care loop: each child's care page and a visit to each of them (the other city's made
+    # by its city office directly: nobody there may record one through the service).
+    objects["care_child"] = objects["record"]["children"]
+    objects["care_region"] = objects["region"]
+    objects["visit"] = []
+    recorders = {VILLAGES["A"]: "cadre_a", VILLAGES["B"]: "cadre_b", VILLAGES["C"]: "cadre_c"}
+    for code, pk in objects["record"]["children"]:
+        child = Child.objects.get(pk=pk)
+        if code in recorders:
+            visit = VisitFactory(child=child, user=cast[recorders[code]], days_ago=20)
+        else:
+            visit = Visit.objects.create(
+                child=child, village_code=code, visited_on=clock.today() - timedelta(days=20),
+                met="儿童本人", recorded_by=city_x,
+            )  # fmt: skip
+            care_services.care_refresh([pk])
+        objects["visit"].append((code, visit.pk))
     objects["users"] = cast
     return objects
 
@@ -298,6 +332,7 @@ def fills(world, pattern, role):
     """(in scope, out of scope) parameter values of ``pattern`` for ``role``: every combination of
     objects in scope that varies one of them, and every combination with one object out."""
     scopes = {"region": REGION_SCOPE[role], "account": ACCOUNT_SCOPE[role], "activation": ACCOUNT_SCOPE[role]}
+    scopes.update(dict.fromkeys(CARE_KINDS, CARE_SCOPE[role]))
     params = PARAMS.get(pattern.name, {})
     inside, outside, fixed = {}, {}, []
     for name, kind in params.items():
@@ -371,6 +406,9 @@ def _state():
         sorted(Inspection.objects.values_list("pk", "sample_seed", "sample_size")),
         sorted(SpotCheck.objects.values_list("pk", "verdict")),
         sorted(Rectification.objects.values_list("pk", "status", "description")),
+        sorted(Visit.objects.values_list("pk", "child", "corrects")),
+        sorted(LevelOverride.objects.values_list("pk", "child", "rank")),
+        sorted(ChildCare.objects.values_list("pk", "override_rank", "override_until", "counted_from")),
     ]
 
 
@@ -832,6 +870,19 @@ def _job_action(prepare, end, again):
 
 
 NOT_OPEN_RETURN = "报表当前为「{}」，不能{}。"
+
+
+def _visit_data(world, kw):
+    """A visit as a cadre sends it from the phone: today, at home, every area 正常."""
+    data = {"visited_on": clock.today().isoformat(), "way": "home", "met": "儿童本人和祖母"}
+    return data | {f"{area}_concern": "0" for area in ("guardianship", "safety", "health", "study", "mind")}
+
+
+# Readers of a child's care who may not record a visit or change a level (a cadre may record, not
+# change the level); in their scope they are refused before any form (403).
+CARE_READERS_ONLY = {"county": 403, "city": 403, "supervisor": 403}
+
+
 POSTS = {
     **{
         f"record_create:{kind}": _record_create(kind, make)
@@ -1102,6 +1153,40 @@ POSTS = {
         allowed=frozenset({"secadmin", "sysadmin"}),
         refused={},
     ),
+    # The care loop (issue 15): a visit by the village's cadre or the township's reviewer; its
+    # correction by the same; a level changed by the township's reviewer only. A double tap is
+    # refused on the form (the same child, day, way and recorder; a visit corrected once).
+    "care:visit_new": Post(
+        targets=_objects("care_child"),
+        data=_visit_data,
+        result=lambda kw: Visit.objects.filter(child=kw["pk"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset({"cadre_a", "cadre_b", "cadre_c", "township"}),
+        refused=CARE_READERS_ONLY,
+        replay=FORM,
+    ),
+    "care:visit_correct": Post(
+        targets=_objects("visit"),
+        data=lambda world, kw: _visit_data(world, kw) | {"reason": "走访日期记错了"},
+        result=lambda kw: Visit.objects.filter(corrects=kw["pk"]).count(),
+        expected=lambda before: 1,
+        allowed=frozenset({"cadre_a", "cadre_b", "cadre_c", "township"}),
+        refused=CARE_READERS_ONLY,
+        replay=FORM,
+    ),
+    "care:level_override": Post(
+        targets=_objects("care_child"),
+        data=lambda world, kw: {
+            "rank": "1",
+            "reason": "祖母住院，无人照看",
+            "until": (clock.today() + timedelta(days=30)).isoformat(),
+        },
+        result=lambda kw: LevelOverride.objects.filter(child=kw["pk"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset({"township"}),
+        refused={**CARE_READERS_ONLY, "cadre_a": 403, "cadre_b": 403, "cadre_c": 403},
+        replay=FORM,
+    ),
 }
 
 
@@ -1175,18 +1260,24 @@ def _expected(post, role, inside):
 
 
 def _post_scope(key, role):
-    return ACCOUNT_SCOPE[role] if key.startswith("activation") else RECORD_SCOPE[role]
+    if key.startswith("activation"):
+        return ACCOUNT_SCOPE[role]
+    return CARE_SCOPE[role] if key.startswith(NAMESPACES) else RECORD_SCOPE[role]
+
+
+# URL namespaces (an app's app_name): their names keep the namespace, ``care:visit_new``.
+NAMESPACES = ("care:",)
 
 
 def _name(key):
-    return key.split(":")[0]
+    return ":".join(key.split(":")[:2]) if key.startswith(NAMESPACES) else key.split(":")[0]
 
 
 def _url(key, kwargs):
     parts = key.split(":")
     kind = {"kind": parts[1]} if parts[0].startswith("record_") else {}
     url_kwargs = {k: v for k, v in kwargs.items() if k not in ("village", "county")}
-    return reverse(parts[0], kwargs={**url_kwargs, **kind})
+    return reverse(_name(key), kwargs={**url_kwargs, **kind})
 
 
 def _posted(client, post, key, world, kwargs):
