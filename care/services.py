@@ -77,27 +77,33 @@ def _refresh_chunk(pks):
         .annotate(n=Count("pk"))
         .values_list("child_id", "n")
     )
+    rows = [_row(child, visits.get(child["last_visit_id"]), counts.get(child["pk"], 0)) for child in children]
     existing = set(ChildCare.objects.filter(child_id__in=pks).values_list("child_id", flat=True))
-    fresh, changed = [], []
-    for child in children:
-        visit = visits.get(child["last_visit_id"])
-        row = _row(child, visit, counts.get(child["pk"], 0))
-        (changed if child["pk"] in existing else fresh).append(row)
+    fresh = [row for row in rows if row["child_id"] not in existing]
     if fresh:
         _insert(fresh)
-    if changed:
-        ChildCare.objects.bulk_update(
-            [ChildCare(**row) for row in changed],
-            [
-                "village_code",
-                "in_register",
-                "computed_rank",
-                "reasons",
-                "counted_from",
-                "last_visit_on",
-                "visit_count",
-            ],
+    if len(fresh) < len(rows):
+        # One INSERT … ON CONFLICT DO UPDATE per batch: bulk_update's CASE per field and row took
+        # 37 s of the demo's 15,362 children on SQLite, this a fraction of a second.
+        ChildCare.objects.bulk_create(
+            [ChildCare(**row) for row in rows if row["child_id"] in existing],
+            batch_size=bulk.BATCH,
+            update_conflicts=True,
+            unique_fields=["child"],
+            update_fields=_REFRESHED,
         )
+
+
+_REFRESHED = [
+    "village_code",
+    "in_register",
+    "computed_rank",
+    "reasons",
+    "counted_from",
+    "last_visit_on",
+    "visit_count",
+    "updated_at",
+]
 
 
 def _row(child, visit, visit_count):

@@ -19,6 +19,8 @@ from django.urls import reverse
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.otp import otp_required
+from care.boards import in_state, region_counts
+from care.models import ChildCare, LevelOverride, Visit
 from registry import rules
 from registry.choices import GuardianshipType, HistorySource, LeftBehindType, Schooling
 from registry.demo import (
@@ -41,6 +43,7 @@ from survey.models import (
     VillageReturn,
 )
 from tests.factories import enrol_second_factor
+from workflow import clock
 
 PUYANG_COUNTIES = ["410902", "410922", "410923", "410926", "410927", "410928"]
 MODELS = (Child, Woman, Elder)
@@ -349,7 +352,8 @@ def test_demo_admin_manages_accounts_but_reads_no_records(demo):
     assert admin.has_perm("accounts.change_user")
     assert admin.has_perm("registry.change_region")
     models = {perm.split(".")[1].split("_", 1)[1] for perm in admin.get_all_permissions()}
-    assert models == {"user", "organisation", "region"}
+    # Accounts, organisations, regions, and the care levels' names and intervals: no personal record.
+    assert models == {"user", "organisation", "region", "risklevel"}
 
 
 def test_demo_admin_reaches_the_admin_pages(client, demo):
@@ -399,3 +403,43 @@ def test_demo_inspection_has_spot_checks_and_open_rectifications(demo):
     statuses = Counter(inspection.items.values_list("status", flat=True))
     assert statuses == {RectificationStatus.OPEN: 2, RectificationStatus.DONE: 1}
     assert Rectification.objects.overdue().count() == 1
+
+
+# --- the care history (issue 15 §8) ---------------------------------------------------------------
+
+
+def test_demo_every_child_has_its_care_row_and_a_visit_history(demo):
+    active = Child.objects.filter(status="active")
+    assert ChildCare.objects.count() == active.count() == 15362
+    assert ChildCare.objects.filter(last_visit_on__isnull=True).count() == 0
+    assert Visit.objects.count() == int(_line(demo, "关爱服务").split("走访记录 ")[1].split(" 条")[0])
+    high_risk = set(active.high_risk().values_list("pk", flat=True))
+    ranks = dict(ChildCare.objects.values_list("child_id", "computed_rank"))
+    assert {pk for pk, rank in ranks.items() if rank <= 2} >= high_risk
+
+
+def test_demo_boards_show_due_overdue_and_every_level(demo):
+    city = Region.objects.get(code="410900000000")
+    counts = region_counts(city, clock.today())
+    assert all(counts.by_rank[rank] > 0 for rank in (1, 2, 3, 4))
+    assert 0.08 < counts.overdue / counts.children < 0.2
+    assert 0.08 < counts.due / counts.children < 0.25
+
+
+def test_demo_cadre1s_village_has_visits_due_this_week_and_an_override(demo):
+    village = User.objects.get(username="cadre1").region
+    due = in_state(ChildCare.objects.in_region(village), clock.today(), clock.DUE)
+    assert due.count() >= 3
+    override = LevelOverride.objects.get()
+    assert (override.child.village_code, override.rank, override.set_by.username) == (
+        village.code,
+        2,
+        "township",
+    )
+    assert ChildCare.objects.get(child=override.child).rank_on(clock.today()) == 2
+
+
+def test_demo_reload_writes_no_second_care_history(demo):
+    before = (Visit.objects.count(), LevelOverride.objects.count())
+    call_command("load_demo", stdout=StringIO())
+    assert (Visit.objects.count(), LevelOverride.objects.count()) == before

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, demo_accounts_load, demo_staff_load
 from accounts.models import Role, User
+from care.demo import demo_care_load
 from registry.demo import demo_registry_load, demo_villages_load
 from registry.models import Region
 from registry.services import regions_load_city
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         village_statistics_rebuild(city, campaign.reference_date)
         returns = demo_returns_load(campaign=campaign)
         inspection = demo_inspection_load(campaign=campaign)
+        visits = demo_care_load(city=city)
         self.stdout.write(f"区划：{regions}；演示村（社区）：{villages}")
         if registry.existing:
             self.stdout.write(f"演示名册：{city.name}已有 {registry.existing} 条登记，未重复载入。")
@@ -52,6 +54,8 @@ class Command(BaseCommand):
             + (f"，演示报表状态 {returns} 个村" if returns else "")
             + (f"；督导检查：{inspection.county.name} {inspection.date:%Y-%m-%d}" if inspection else "")
         )
+        if visits:
+            self.stdout.write(f"关爱服务：近一年走访记录 {visits} 条（部分儿童本周应访或已逾期）。")
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
         for username, role, scope in accounts:
             self.stdout.write(f"  {username:<11} {role:<14} {scope}")
