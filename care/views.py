@@ -70,9 +70,11 @@ def child_care(request, pk):
     level = level_rows[care.rank_on(today)]
     due_on = clock.visit_due_on(care.counted_from, level.visit_interval_days)
     overrides = list(LevelOverride.objects.filter(child=child).select_related("set_by"))
-    in_force = care.override_rank is not None and care.rank_on(today) == care.override_rank
+    # The override in force (until its review date): the latest history row that set it.
+    in_force = care.override_rank is not None and today < care.override_until
     override = next(
-        (o for o in overrides if (o.rank, o.until) == (care.override_rank, care.override_until)), None
+        (o for o in overrides if in_force and (o.rank, o.until) == (care.override_rank, care.override_until)),
+        None,
     )
     visits = Visit.objects.filter(child=child).select_related("recorded_by", "replaced_by", "corrects")
     records.access_log_write(request, AuditEvent.Action.VIEW, Category.CHILD, record_id=child.pk)
@@ -86,7 +88,7 @@ def child_care(request, pk):
             "level": level,
             "computed": level_rows[care.computed_rank],
             "reasons": [(level_rows[rank], text) for rank, text in care.reasons],
-            "override": override if in_force and care.override_until > today else None,
+            "override": override,
             "overrides": [(o, level_rows[o.computed_rank], level_rows[o.rank]) for o in overrides],
             "due_on": due_on,
             "state": clock.visit_state(due_on, today),

@@ -525,3 +525,34 @@ def test_cadre_home_query_count_is_the_same_for_one_and_many(client, cast, tree)
         (_overdue if i % 2 else _due)(tree, cast, A)
         VisitFactory(child=make_child(tree[A]), user=cast["cadre_a"], days_ago=1)
     assert _queries(client, reverse("home")) == one
+
+
+def test_child_page_query_count_does_not_grow(client, cast, tree, today):
+    child = make_child(tree[A])
+    VisitFactory(child=child, user=cast["cadre_a"], days_ago=30)
+    client = _login(client, cast, "township")
+    url = reverse("care:child", args=[child.pk])
+    client.get(url)
+    one = _queries(client, url)
+    for day in range(1, 11):
+        visit = VisitFactory(child=child, user=cast["cadre_a"], days_ago=day * 2)
+        if day % 3 == 0:  # every third visit corrected
+            client.post(
+                reverse("care:visit_correct", args=[visit.pk]),
+                {**_visit_data(today - timedelta(days=day * 2 - 1)), "reason": "日期有误"},
+            )
+    for rank in (2, 1):
+        client.post(
+            reverse("care:level_override", args=[child.pk]),
+            {"rank": str(rank), "reason": "复核", "until": (today + timedelta(days=rank)).isoformat()},
+        )
+    response = client.get(url)
+    assert (len(response.context["visits"]), len(response.context["overrides"])) == (14, 2)
+    assert _queries(client, url) == one
+
+
+def test_a_bad_day_on_the_board_is_today(client, cast, tree, today):
+    response = _login(client, cast, "county").get(
+        reverse("care:board", args=[COUNTY + "000000"]), {"on": "昨天"}
+    )
+    assert (response.status_code, response.context["on"]) == (200, today)
