@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from accounts import policy
+from registry.codes import full_code
 
 
 def navigation(request):
@@ -14,6 +15,10 @@ def navigation(request):
             items.append((label, reverse("record_list", kwargs={"kind": slug})))
     if policy.record_prefixes(user):
         items.append(("摸底排查", reverse("campaign_list")))
+    care = policy.care_prefixes(user)
+    if care:
+        # The board of the (first) region the user follows: a supervisor's is an assigned county.
+        items.append(("关爱服务", reverse("care:board", kwargs={"code": full_code(care[0])})))
     if policy.can_follow_supervision(user):
         items.append(("督导", reverse("inspection_list")))
     if policy.import_prefixes(user):

@@ -82,21 +82,6 @@ class VisitForm(forms.ModelForm):
     def service_data(self):
         return {name: self.cleaned_data[name] for name in VISIT_FIELDS}
 
-    def check_not_sent_twice(self):
-        """Refuse a visit identical in child, day, way and recorder to one already recorded."""
-        data = self.cleaned_data
-        twice = (
-            Visit.objects.current()
-            .filter(child=self.child, visited_on=data.get("visited_on"), way=data.get("way"))
-            .filter(recorded_by=self.user)
-            .exists()
-        )
-        if twice:
-            self.add_error(
-                None, "这次走访已经记录过了（同一天、同一方式）。如需修改，请在儿童关爱页面更正那条记录。"
-            )
-        return not twice
-
 
 class VisitCorrectionForm(VisitForm):
     """The corrected visit (starting from the visit as recorded) and why it is corrected."""
@@ -140,10 +125,3 @@ class OverrideForm(forms.Form):
             max=(today + datetime.timedelta(days=366)).isoformat(),
         )
         self.fields["until"].initial = today + datetime.timedelta(days=90)
-
-    def clean(self):
-        data = super().clean()
-        care = self.care
-        if (care.override_rank, care.override_until) == (data.get("rank"), data.get("until")):
-            raise forms.ValidationError("风险等级已按此调整（同一等级、同一复核日期），无需重复提交。")
-        return data

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import policy
 from audit.services import Action, audit_record
 from care import rules
-from care.models import AREAS, ChildCare, LevelOverride, RiskLevel, Visit
+from care.models import AREAS, ChildCare, LevelOverride, RiskLevel, Visit, VisitWay
 from registry import bulk
 from registry.choices import RecordStatus
 from registry.models import Child
@@ -138,6 +138,7 @@ def _insert(rows):
 
 # --- visits -------------------------------------------------------------------------------------
 
+SENT_TWICE = "这次走访已经记录过了（同一天、同一方式）。如需修改，请在儿童关爱页面更正那条记录。"
 VISIT_FIELDS = [
     "visited_on",
     "way",
@@ -175,6 +176,12 @@ def visit_record(*, child, user, data, today=None):
     refusal = _visit_refusal(user, child, data.get("visited_on"), today)
     if refusal:
         raise ValidationError(refusal)
+    # A double tap or a replayed form, checked under the child's row lock so two at once cannot both pass.
+    twice = Visit.objects.current().filter(
+        child=child, visited_on=data["visited_on"], way=data.get("way", VisitWay.HOME), recorded_by=user
+    )
+    if twice.exists():
+        raise ValidationError(SENT_TWICE)
     visit = Visit.objects.create(
         child=child,
         village_code=child.village_code,
@@ -240,6 +247,8 @@ def level_override_set(*, child, user, rank, reason, until, today=None):
     if until is None or until <= today or until > today + datetime.timedelta(days=366):
         raise ValidationError("下次复核日期应在今天之后、一年之内。")
     care = ChildCare.objects.select_for_update().get(child=child)
+    if (care.override_rank, care.override_until) == (rank, until):
+        raise ValidationError("风险等级已按此调整（同一等级、同一复核日期），无需重复提交。")
     LevelOverride.objects.create(
         child=child,
         computed_rank=care.computed_rank,

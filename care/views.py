@@ -113,7 +113,7 @@ def visit_new(request, pk):
     child = care.child
     _for_visit(rights, child)
     form = VisitForm(request.POST or None, child=child, user=request.user)
-    if request.method == "POST" and form.is_valid() and form.check_not_sent_twice():
+    if request.method == "POST" and form.is_valid():
         try:
             visit = services.visit_record(child=child, user=request.user, data=form.service_data())
         except ValidationError as error:

@@ -507,7 +507,8 @@ def test_county_home_shows_the_care_headline(client, cast, tree):
     response = _login(client, cast, "county").get(reverse("home"))
     [(region, counts)] = response.context["care_headlines"]
     assert (region.code, counts.children, counts.overdue, counts.due) == (COUNTY + "000000", 1, 1, 0)
-    assert response.content.decode().count(reverse("care:board", args=[region.code])) == 1
+    # The headline's link, and the menu's 关爱服务.
+    assert response.content.decode().count(reverse("care:board", args=[region.code])) == 2
 
 
 def test_liaison_home_shows_no_care(client, cast, tree):

@@ -84,8 +84,19 @@ def test_what_the_last_visit_found_raises_the_level(tree, cast):
     )
     care = ChildCare.objects.get(child=child)
     assert (care.computed_rank, care.reasons) == (1, [[1, "最近一次走访发现监护、安全问题"]])
-    visit(child, cast["cadre_a"], clock.today())
+    visit(child, cast["cadre_a"], clock.today(), way="phone")
     assert ChildCare.objects.get(child=child).computed_rank == 4
+
+
+def test_the_same_visit_sent_twice_is_recorded_once(tree, cast):
+    child = make_child(tree["410922100201"])
+    visit(child, cast["cadre_a"], clock.today())
+    with pytest.raises(ValidationError) as refused:
+        visit(child, cast["cadre_a"], clock.today())
+    assert refused.value.messages == [
+        "这次走访已经记录过了（同一天、同一方式）。如需修改，请在儿童关爱页面更正那条记录。"
+    ]
+    assert Visit.objects.count() == 1
 
 
 def test_the_township_reviewer_may_visit_too_and_the_event_names_no_child(tree, cast):
