@@ -42,6 +42,12 @@ class OrganisationKind(models.TextChoices):
 
 class Organisation(models.Model):
     name = models.CharField("名称", max_length=64)
+    code = models.CharField(
+        "单位代码",
+        max_length=32,
+        blank=True,
+        help_text="成员单位的固定代码（如 police、education），转介和权限按它识别单位，不随名称变化。",
+    )
     kind = models.CharField("类别", max_length=20, choices=OrganisationKind.choices)
     region = models.ForeignKey(
         "registry.Region", verbose_name="所在区划", null=True, blank=True, on_delete=models.PROTECT
@@ -62,6 +68,11 @@ class Organisation(models.Model):
                 fields=["name"],
                 condition=models.Q(region__isnull=True),
                 name="organisation_unique_name_without_region",
+            ),
+            models.UniqueConstraint(
+                fields=["code", "region"],
+                condition=~models.Q(code=""),
+                name="organisation_unique_code_in_region",
             ),
         ]
 

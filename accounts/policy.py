@@ -254,6 +254,69 @@ def can_edit_risk_levels(user):
     return is_system_admin(user)
 
 
+# --- care: reports, cases and referrals (DESIGN §7) -----------------------------------------------
+POLICE_UNIT = "police"  # Organisation.code of the 公安 member unit
+
+
+def is_police_liaison(user):
+    """The 公安 member unit's liaison: sees every case of the city, abuse cases included."""
+    return (
+        has_role(user, Role.LIAISON) and bool(user.organisation_id) and user.organisation.code == POLICE_UNIT
+    )
+
+
+def can_open_report(user, village):
+    """May report a child in danger in ``village`` (强制报告): everyone who works with children there —
+    the civil-affairs line, the city office, and the member units' liaisons (schools, hospitals …)."""
+    return has_role(user, *CARE_READERS, Role.LIAISON) and in_scope(user, village.code)
+
+
+def case_prefixes(user):
+    """Prefixes of the cases whose existence ``user`` may see (not always their content)."""
+    if is_police_liaison(user):
+        return scope_prefixes(user)
+    return care_prefixes(user)
+
+
+def can_read_case(user, case):
+    """May read what a case says. An abuse case (``case.sensitive``): county civil affairs of its
+    county, the city office and the 公安 liaison only; any other case: whoever follows the child's
+    care there, and the 公安 liaison. Everyone else in scope sees only that an open case exists."""
+    if is_police_liaison(user):
+        return in_scope(user, case.village_code)
+    if case.sensitive:
+        return has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE) and in_scope(user, case.village_code)
+    return has_role(user, *CARE_READERS) and in_scope(user, case.village_code)
+
+
+def can_handle_case(user, case):
+    """May accept, dispose, assess, plan and propose closing ``case``: the township's reviewer or the
+    county's civil affairs — for an abuse case, the county only (the township does not read it)."""
+    return (
+        has_role(user, Role.TOWNSHIP_REVIEWER, Role.COUNTY_OFFICER)
+        and in_scope(user, case.village_code)
+        and can_read_case(user, case)
+    )
+
+
+def can_approve_case_closing(user, case):
+    """May close ``case`` (or send it back to 帮扶): the county's civil affairs."""
+    return has_role(user, Role.COUNTY_OFFICER) and in_scope(user, case.village_code)
+
+
+def can_refer(user, child):
+    """May refer a need of ``child`` to a member unit (转介): the village's child director, the
+    township's reviewer, the county's civil affairs."""
+    return has_role(user, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_OFFICER) and in_scope(
+        user, child.village_code
+    )
+
+
+def can_answer_referral(user, referral):
+    """May accept, decline and complete ``referral``: the liaison of the unit it is addressed to."""
+    return has_role(user, Role.LIAISON) and user.organisation_id == referral.unit_id
+
+
 def can_manage_accounts(user):
     return is_system_admin(user)
 

@@ -27,6 +27,7 @@ ROLE_PERMISSIONS = {
         ("registry", "region", ("add", "change", "view")),
         # The risk levels' names and visit intervals (care/admin.py).
         ("care", "risklevel", ("change", "view")),
+        ("care", "casedeadline", ("change", "view")),
     ],
     # Roles, regions, assigned counties, organisation and activity of accounts; regions and
     # organisations only to choose them.
@@ -56,6 +57,7 @@ def organisations_seed_member_units(*, city):
             name=unit["name"],
             region=city,
             defaults={
+                "code": unit["code"],
                 "kind": OrganisationKind.MEMBER_UNIT,
                 "duty": unit["duty"],
                 "sort_order": order,

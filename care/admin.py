@@ -3,7 +3,7 @@ intervals (care.RiskLevel is data, DESIGN §7). Four fixed ranks: none is added 
 
 from django.contrib import admin
 
-from care.models import RiskLevel
+from care.models import CaseDeadline, RiskLevel
 
 
 @admin.register(RiskLevel)
@@ -12,6 +12,20 @@ class RiskLevelAdmin(admin.ModelAdmin):
     list_display_links = ["name"]
     ordering = ["rank"]
     readonly_fields = ["rank"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CaseDeadline)
+class CaseDeadlineAdmin(admin.ModelAdmin):
+    """The hours each step of a case may take (care.rules.DEFAULT_CASE_HOURS are the defaults)."""
+
+    list_display = ["step", "hours"]
+    readonly_fields = ["step"]
 
     def has_add_permission(self, request):
         return False

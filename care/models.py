@@ -209,3 +209,328 @@ class Visit(models.Model):
         return [
             (label, getattr(self, f"{area}_concern"), getattr(self, f"{area}_note")) for area, label in AREAS
         ]
+
+
+# --- reports and cases: 强制报告 → 应急处置 → 评估帮扶 → 监护干预 (care/workflows.py: CASE) ---------
+
+
+class CaseStep(models.TextChoices):
+    ACCEPT_URGENT = "accept_urgent", "紧急报告受理（自报告起）"
+    ACCEPT_NORMAL = "accept_normal", "一般报告受理（自报告起）"
+    ASSESS = "assess", "完成评估（自受理起）"
+    PLAN = "plan", "制定帮扶计划（自受理起）"
+    PROVISIONAL = "provisional", "村里补登尚未登记的儿童（自报告起）"
+
+
+class CaseDeadline(models.Model):
+    """How long each step of a case may take (data an administrator edits; the defaults are in
+    care.rules.DEFAULT_CASE_HOURS). Past it, the case escalates (care.rules.escalation)."""
+
+    step = models.CharField("环节", max_length=20, choices=CaseStep.choices, unique=True)
+    hours = models.PositiveIntegerField("时限（小时）")
+
+    class Meta:
+        verbose_name = "个案时限"
+        verbose_name_plural = "个案时限"
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours__gte=1, hours__lte=24 * 90),
+                name="case_deadline_hours_range",
+                violation_error_message="时限应在 1 小时至 90 天之间。",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_step_display()}：{self.hours} 小时"
+
+
+class ReportKind(models.TextChoices):
+    UNSUPERVISED = "unsupervised", "脱离监护单独居住或失踪"
+    GUARDIAN_FAILS = "guardian_fails", "监护人丧失监护能力或不履行监护责任"
+    DOMESTIC_VIOLENCE = "domestic_violence", "疑似遭受家庭暴力"
+    HARM = "harm", "疑似遭受意外伤害或不法侵害"
+    DROPOUT = "dropout", "失学辍学"
+    ILL_UNTREATED = "ill_untreated", "重病无人就医"
+    OTHER = "other", "其他"
+
+
+# Abuse: the content of these cases is seen only by county civil affairs, the city office and the
+# 公安 liaison (accounts.policy.can_read_case); everyone else sees that an open case exists.
+SENSITIVE_KINDS = (ReportKind.DOMESTIC_VIOLENCE, ReportKind.HARM)
+
+
+class ReporterKind(models.TextChoices):
+    VILLAGE = "village", "村（居）委会/儿童主任"
+    TOWNSHIP = "township", "乡镇（街道）"
+    CIVIL_AFFAIRS = "civil_affairs", "民政部门"
+    SCHOOL = "school", "学校"
+    KINDERGARTEN = "kindergarten", "幼儿园"
+    HOSPITAL = "hospital", "医疗机构"
+    POLICE = "police", "公安机关"
+    HOTLINE = "hotline", "未成年人保护热线"
+    OTHER_UNIT = "other_unit", "其他单位"
+    SYSTEM = "system", "系统（登记信息触发）"
+
+
+class Urgency(models.TextChoices):
+    URGENT = "urgent", "紧急"
+    NORMAL = "normal", "一般"
+
+
+class CaseState(models.TextChoices):
+    REPORTED = "reported", "待受理"
+    DISPOSING = "disposing", "应急处置"
+    ASSESSED = "assessed", "已评估，待定帮扶计划"
+    HELPING = "helping", "帮扶中"
+    CLOSING = "closing", "待县级批准结案"
+    CLOSED = "closed", "已结案"
+    REJECTED = "rejected", "不予受理"
+
+
+OPEN_CASE_STATES = (
+    CaseState.REPORTED,
+    CaseState.DISPOSING,
+    CaseState.ASSESSED,
+    CaseState.HELPING,
+    CaseState.CLOSING,
+)
+
+
+class Escalation(models.IntegerChoices):
+    NONE = 0, "未逾期"
+    COUNTY = 1, "已逾期，县级督办"
+    CITY = 2, "严重逾期，市级督办"
+
+
+class GuardianshipMeasure(models.TextChoices):
+    NONE = "", "未采取"
+    TEMPORARY = "temporary", "临时监护（未成年人保护法第92、93条）"
+    LONG_TERM = "long_term", "长期监护（未成年人保护法第94条）"
+
+
+class CaseQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_CASE_STATES)
+
+
+class Case(models.Model):
+    """A report that a child may be in danger, and everything done about it (one case per report).
+
+    A report about a child not yet registered names the child provisionally; the village must
+    register the child (linking the record) or say why not within ``provisional_due_on``.
+    """
+
+    child = models.ForeignKey(
+        Child, verbose_name="儿童", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    provisional_name = models.CharField("儿童姓名（尚未登记）", max_length=30, blank=True)
+    provisional_note = models.CharField("儿童情况（尚未登记）", max_length=200, blank=True)
+    provisional_due_on = models.DateField("村里补登或说明期限", null=True, blank=True)
+    village = models.ForeignKey(
+        "registry.Region", verbose_name="村（社区）", on_delete=models.PROTECT, related_name="+"
+    )
+    village_code = models.CharField("村代码", max_length=12)
+    kind = models.CharField("情形", max_length=20, choices=ReportKind.choices)
+    sensitive = models.BooleanField("涉侵害（限定可见）", default=False)
+    urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    reporter_kind = models.CharField("报告人类别", max_length=20, choices=ReporterKind.choices)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="报告人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField("报告时间")
+    description = models.TextField("发生了什么")
+    place = models.CharField("地点", max_length=100, blank=True)
+    happened_at = models.DateTimeField("发现时间", null=True, blank=True)
+    police_reported_at = models.DateTimeField("向公安报告时间", null=True, blank=True)
+    police_receipt = models.CharField("公安受案回执号", max_length=60, blank=True)
+    immediate_action = models.CharField("已采取的紧急措施", max_length=300, blank=True)
+    state = models.CharField("状态", max_length=12, choices=CaseState.choices, default=CaseState.REPORTED)
+    state_since = models.DateTimeField("进入当前状态")
+    accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
+    deadline_at = models.DateTimeField("当前环节期限", null=True, blank=True)
+    escalation = models.PositiveSmallIntegerField(
+        "督办级别", choices=Escalation.choices, default=Escalation.NONE
+    )
+    assessment_safety = models.CharField("安全处境", max_length=300, blank=True)
+    assessment_guardianship = models.CharField("监护情况", max_length=300, blank=True)
+    assessment_health = models.CharField("身心健康", max_length=300, blank=True)
+    serious_harm = models.BooleanField("评估认定受到严重伤害", default=False)
+    guardianship_measure = models.CharField(
+        "监护措施", max_length=12, choices=GuardianshipMeasure.choices, blank=True, default=""
+    )
+    outcome = models.CharField("结案情况", max_length=300, blank=True)
+    closed_at = models.DateTimeField("结案时间", null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "强制报告个案"
+        verbose_name_plural = "强制报告个案"
+        ordering = ["-reported_at", "-pk"]
+        indexes = [
+            models.Index(fields=["village_code", "state"], name="case_scope_state"),
+            models.Index(fields=["state", "deadline_at"], name="case_state_deadline"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(child__isnull=False) | ~Q(provisional_name=""),
+                name="case_names_a_child",
+                violation_error_message="请选择已登记的儿童，或填写尚未登记儿童的姓名。",
+            ),
+            models.CheckConstraint(condition=~Q(description=""), name="case_has_description"),
+        ]
+
+    def __str__(self):
+        return f"个案 {self.pk}（{self.get_kind_display()}）"
+
+    @property
+    def is_open(self):
+        return self.state in OPEN_CASE_STATES
+
+
+class CaseEvent(models.Model):
+    """One step of a case's timeline: a transition of the CASE table, a disposal, an escalation."""
+
+    case = models.ForeignKey(Case, verbose_name="个案", on_delete=models.PROTECT, related_name="events")
+    action = models.CharField("操作", max_length=20)
+    label = models.CharField("操作名称", max_length=30)
+    from_state = models.CharField("原状态", max_length=12, blank=True)
+    to_state = models.CharField("新状态", max_length=12, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField("时间")
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "个案进展"
+        verbose_name_plural = "个案进展"
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.label} {self.at:%Y-%m-%d %H:%M}"
+
+
+class DisposalKind(models.TextChoices):
+    RETURN_OR_ENTRUST = "return_or_entrust", "责令父母返回或确定受委托监护人"
+    ADMONISH = "admonish", "训诫"
+    ESCORT_RELATIVE = "escort_relative", "护送至临时监护：亲属"
+    ESCORT_COMMITTEE = "escort_committee", "护送至临时监护：村（居）委会"
+    ESCORT_RESCUE = "escort_rescue", "护送至临时监护：救助管理机构"
+    ESCORT_WELFARE = "escort_welfare", "护送至临时监护：儿童福利机构"
+    MISSING_SEARCH = "missing_search", "失踪快速查找"
+    SHELTER = "shelter", "临时庇护"
+    OTHER = "other", "其他"
+
+
+class Disposal(models.Model):
+    case = models.ForeignKey(Case, verbose_name="个案", on_delete=models.PROTECT, related_name="disposals")
+    kind = models.CharField("处置措施", max_length=20, choices=DisposalKind.choices)
+    note = models.CharField("说明", max_length=300, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    done_at = models.DateTimeField("时间")
+
+    class Meta:
+        verbose_name = "应急处置措施"
+        verbose_name_plural = "应急处置措施"
+        ordering = ["done_at", "pk"]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+class HelpKind(models.TextChoices):
+    GUARDIANSHIP_GUIDANCE = "guardianship_guidance", "监护指导"
+    MEDICAL = "medical", "医疗救治"
+    COUNSELLING = "counselling", "心理疏导"
+    BEHAVIOUR = "behaviour", "行为矫治"
+    SOCIAL = "social", "社会融入"
+    FAMILY = "family", "家庭关系调适"
+    SCHOOLING = "schooling", "劝返复学"
+    ASSISTANCE = "assistance", "社会救助"
+    OTHER = "other", "其他"
+
+
+class PlanItem(models.Model):
+    case = models.ForeignKey(Case, verbose_name="个案", on_delete=models.PROTECT, related_name="plan_items")
+    kind = models.CharField("帮扶内容", max_length=24, choices=HelpKind.choices)
+    owner = models.CharField("责任人/单位", max_length=60)
+    due_on = models.DateField("完成期限")
+    done_on = models.DateField("完成日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "帮扶计划事项"
+        verbose_name_plural = "帮扶计划事项"
+        ordering = ["due_on", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}（{self.owner}）"
+
+
+# --- referrals to member units (care/workflows.py: REFERRAL) -------------------------------------
+
+
+class ReferralState(models.TextChoices):
+    SENT = "sent", "待接收"
+    ACCEPTED = "accepted", "办理中"
+    DECLINED = "declined", "已退回"
+    DONE = "done", "已办结"
+
+
+OPEN_REFERRAL_STATES = (ReferralState.SENT, ReferralState.ACCEPTED)
+
+
+class ReferralQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_REFERRAL_STATES)
+
+
+class Referral(models.Model):
+    """A need referred to one member unit of the leading group, with a deadline (转介)."""
+
+    child = models.ForeignKey(Child, verbose_name="儿童", on_delete=models.PROTECT, related_name="referrals")
+    case = models.ForeignKey(
+        Case, verbose_name="个案", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    visit = models.ForeignKey(
+        Visit, verbose_name="走访", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    village_code = models.CharField("村代码", max_length=12)
+    unit = models.ForeignKey(
+        "accounts.Organisation", verbose_name="转介单位", on_delete=models.PROTECT, related_name="referrals"
+    )
+    need = models.CharField("需要办理的事项", max_length=300)
+    due_on = models.DateField("办理期限")
+    state = models.CharField("状态", max_length=10, choices=ReferralState.choices, default=ReferralState.SENT)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="转介人", on_delete=models.PROTECT, related_name="+"
+    )
+    referred_at = models.DateTimeField("转介时间")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="办理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    answer = models.CharField("办理情况或退回理由", max_length=300, blank=True)
+    updated_at = models.DateTimeField("最近变动", auto_now=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "转介"
+        verbose_name_plural = "转介"
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["unit", "state", "due_on"], name="referral_unit_state_due"),
+            models.Index(fields=["village_code", "state"], name="referral_scope_state"),
+        ]
+
+    def __str__(self):
+        return f"转介 {self.pk}：{self.unit}"

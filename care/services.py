@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import policy
 from audit.services import Action, audit_record
 from care import rules
-from care.models import AREAS, ChildCare, LevelOverride, RiskLevel, Visit, VisitWay
+from care.models import AREAS, Case, ChildCare, LevelOverride, RiskLevel, Visit, VisitWay
 from registry import bulk
 from registry.choices import RecordStatus
 from registry.models import Child
@@ -39,9 +39,13 @@ def levels():
 
 
 @functools.lru_cache(maxsize=4096)
-def _level(flags, assessment, health, concerns):
+def _level(flags, assessment, health, concerns, open_cases):
     return rules.child_level(
-        risk_flags=flags, guardian_assessment=assessment, health=health, last_visit_concerns=concerns
+        risk_flags=flags,
+        guardian_assessment=assessment,
+        health=health,
+        last_visit_concerns=concerns,
+        open_cases=open_cases,
     )
 
 
@@ -77,7 +81,15 @@ def _refresh_chunk(pks):
         .annotate(n=Count("pk"))
         .values_list("child_id", "n")
     )
-    rows = [_row(child, visits.get(child["last_visit_id"]), counts.get(child["pk"], 0)) for child in children]
+    cases = {}
+    for child_id, urgency in Case.objects.open().filter(child_id__in=pks).values_list("child_id", "urgency"):
+        cases.setdefault(child_id, set()).add(urgency)
+    rows = [
+        _row(
+            child, visits.get(child["last_visit_id"]), counts.get(child["pk"], 0), cases.get(child["pk"], ())
+        )
+        for child in children
+    ]
     existing = set(ChildCare.objects.filter(child_id__in=pks).values_list("child_id", flat=True))
     fresh = [row for row in rows if row["child_id"] not in existing]
     if fresh:
@@ -106,10 +118,11 @@ _REFRESHED = [
 ]
 
 
-def _row(child, visit, visit_count):
+def _row(child, visit, visit_count, open_cases):
     concerns = tuple(visit.concerns()) if visit else ()
+    flags = tuple(child["risk_flags"] or ())
     rank, reasons = _level(
-        tuple(child["risk_flags"] or ()), child["guardian_assessment"], child["health"], concerns
+        flags, child["guardian_assessment"], child["health"], concerns, tuple(sorted(open_cases))
     )
     registered_on = timezone.localdate(child["created_at"])
     return {

@@ -31,6 +31,7 @@ from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.services import role_permissions_apply
 from audit.models import AuditEvent
 from audit.services import Action, audit_record
+from care.models import CaseDeadline
 from care.services import levels
 from tests.factories import (
     UserFactory,
@@ -121,6 +122,13 @@ EXPECTED = {
         "auditor": NO_ACCESS,
         "county_staff": NO_ACCESS,
     },
+    # The hours each step of a case may take: the system administrator's (fixed steps).
+    "care.casedeadline": {
+        "sysadmin": row(200, 403, 200, 403, 200, 302),
+        "secadmin": NO_ACCESS,
+        "auditor": NO_ACCESS,
+        "county_staff": NO_ACCESS,
+    },
     # The audit log: the audit administrator's, read only.
     "audit.auditevent": {
         "sysadmin": NO_ACCESS,
@@ -195,6 +203,7 @@ def build_objects(cast, tree):
         "registry.woman": make_woman(village),
         "registry.elder": make_elder(village),
         "care.risklevel": _saved(levels()[2]),
+        "care.casedeadline": CaseDeadline.objects.get_or_create(step="assess", defaults={"hours": 168})[0],
         "audit.auditevent": audit_record(
             user=cast["sysadmin"], action=Action.ACCOUNT, obj=cast["cadre_a"], detail="修改：手机号"
         ),

@@ -96,9 +96,10 @@ def test_a_registry_change_moves_the_level(tree, cast):
         data={"guardianship_type": GuardianshipType.NONE, "guardian_assessment": GuardianAssessment.NONE},
         version=child.version,
     )
+    # The flag, and the urgent case the system opened for it (tests/test_care_cases.py).
     assert ChildCare.objects.values_list("computed_rank", "reasons").get(child=child) == (
         1,
-        [[1, "无人监护"]],
+        [[1, "无人监护"], [1, "有紧急强制报告尚未结案"]],
     )
 
 

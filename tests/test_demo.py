@@ -353,7 +353,7 @@ def test_demo_admin_manages_accounts_but_reads_no_records(demo):
     assert admin.has_perm("registry.change_region")
     models = {perm.split(".")[1].split("_", 1)[1] for perm in admin.get_all_permissions()}
     # Accounts, organisations, regions, and the care levels' names and intervals: no personal record.
-    assert models == {"user", "organisation", "region", "risklevel"}
+    assert models == {"user", "organisation", "region", "risklevel", "casedeadline"}
 
 
 def test_demo_admin_reaches_the_admin_pages(client, demo):

@@ -86,6 +86,8 @@ def test_each_role_gets_exactly_its_admin_permissions(tree):
             "registry.view_region",
             "care.change_risklevel",
             "care.view_risklevel",
+            "care.change_casedeadline",
+            "care.view_casedeadline",
         },
         Role.SECURITY_ADMIN: {
             "accounts.change_user",

@@ -6,105 +6,256 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0017_import_tasks_moved'),
+        ("registry", "0017_import_tasks_moved"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChildCare',
+            name="ChildCare",
             fields=[
-                ('child', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='care', serialize=False, to='registry.child', verbose_name='儿童')),
-                ('village_code', models.CharField(max_length=12, verbose_name='村代码')),
-                ('in_register', models.BooleanField(default=True, verbose_name='在册')),
-                ('computed_rank', models.PositiveSmallIntegerField(verbose_name='评定等级')),
-                ('reasons', models.JSONField(default=list, verbose_name='评定依据')),
-                ('override_rank', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='调整后等级')),
-                ('override_until', models.DateField(blank=True, null=True, verbose_name='调整有效至')),
-                ('counted_from', models.DateField(help_text='最近一次走访的日期；从未走访的，为登记日期。', verbose_name='走访计时起点')),
-                ('last_visit_on', models.DateField(blank=True, null=True, verbose_name='最近走访')),
-                ('visit_count', models.PositiveIntegerField(default=0, verbose_name='走访次数')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "child",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="care",
+                        serialize=False,
+                        to="registry.child",
+                        verbose_name="儿童",
+                    ),
+                ),
+                ("village_code", models.CharField(max_length=12, verbose_name="村代码")),
+                ("in_register", models.BooleanField(default=True, verbose_name="在册")),
+                ("computed_rank", models.PositiveSmallIntegerField(verbose_name="评定等级")),
+                ("reasons", models.JSONField(default=list, verbose_name="评定依据")),
+                (
+                    "override_rank",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="调整后等级"),
+                ),
+                ("override_until", models.DateField(blank=True, null=True, verbose_name="调整有效至")),
+                (
+                    "counted_from",
+                    models.DateField(
+                        help_text="最近一次走访的日期；从未走访的，为登记日期。", verbose_name="走访计时起点"
+                    ),
+                ),
+                ("last_visit_on", models.DateField(blank=True, null=True, verbose_name="最近走访")),
+                ("visit_count", models.PositiveIntegerField(default=0, verbose_name="走访次数")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '儿童关爱状态',
-                'verbose_name_plural': '儿童关爱状态',
-                'indexes': [models.Index(fields=['village_code', 'counted_from'], name='childcare_village_clock')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('computed_rank__gte', 1), ('computed_rank__lte', 4)), name='childcare_rank'), models.CheckConstraint(condition=models.Q(models.Q(('override_rank__isnull', True), ('override_until__isnull', True)), models.Q(('override_rank__gte', 1), ('override_rank__lte', 4), ('override_until__isnull', False)), _connector='OR'), name='childcare_override_has_rank_and_date')],
+                "verbose_name": "儿童关爱状态",
+                "verbose_name_plural": "儿童关爱状态",
+                "indexes": [
+                    models.Index(fields=["village_code", "counted_from"], name="childcare_village_clock")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("computed_rank__gte", 1), ("computed_rank__lte", 4)),
+                        name="childcare_rank",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("override_rank__isnull", True), ("override_until__isnull", True)),
+                            models.Q(
+                                ("override_rank__gte", 1),
+                                ("override_rank__lte", 4),
+                                ("override_until__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="childcare_override_has_rank_and_date",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RiskLevel',
+            name="RiskLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(help_text='1 为最高风险（一级），4 为最低（四级）。', unique=True, verbose_name='级别序号')),
-                ('name', models.CharField(max_length=10, unique=True, verbose_name='名称')),
-                ('colour', models.CharField(choices=[('red', '红'), ('orange', '橙'), ('yellow', '黄'), ('green', '绿')], max_length=10, verbose_name='颜色')),
-                ('meaning', models.CharField(max_length=100, verbose_name='含义')),
-                ('visit_interval_days', models.PositiveSmallIntegerField(help_text='距上次走访满这么多天即到期应访；次日起为逾期。', verbose_name='走访间隔（天）')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rank",
+                    models.PositiveSmallIntegerField(
+                        help_text="1 为最高风险（一级），4 为最低（四级）。",
+                        unique=True,
+                        verbose_name="级别序号",
+                    ),
+                ),
+                ("name", models.CharField(max_length=10, unique=True, verbose_name="名称")),
+                (
+                    "colour",
+                    models.CharField(
+                        choices=[("red", "红"), ("orange", "橙"), ("yellow", "黄"), ("green", "绿")],
+                        max_length=10,
+                        verbose_name="颜色",
+                    ),
+                ),
+                ("meaning", models.CharField(max_length=100, verbose_name="含义")),
+                (
+                    "visit_interval_days",
+                    models.PositiveSmallIntegerField(
+                        help_text="距上次走访满这么多天即到期应访；次日起为逾期。",
+                        verbose_name="走访间隔（天）",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '风险等级',
-                'verbose_name_plural': '风险等级',
-                'ordering': ['rank'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('rank__gte', 1), ('rank__lte', 4)), name='risk_level_rank_1_to_4'), models.CheckConstraint(condition=models.Q(('visit_interval_days__gte', 1), ('visit_interval_days__lte', 366)), name='risk_level_interval_1_to_366', violation_error_message='走访间隔应在 1 至 366 天之间。')],
+                "verbose_name": "风险等级",
+                "verbose_name_plural": "风险等级",
+                "ordering": ["rank"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("rank__gte", 1), ("rank__lte", 4)), name="risk_level_rank_1_to_4"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("visit_interval_days__gte", 1), ("visit_interval_days__lte", 366)
+                        ),
+                        name="risk_level_interval_1_to_366",
+                        violation_error_message="走访间隔应在 1 至 366 天之间。",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LevelOverride',
+            name="LevelOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('computed_rank', models.PositiveSmallIntegerField(verbose_name='当时评定等级')),
-                ('rank', models.PositiveSmallIntegerField(verbose_name='调整为')),
-                ('reason', models.CharField(max_length=300, verbose_name='调整理由')),
-                ('until', models.DateField(verbose_name='有效至（下次复核日期）')),
-                ('set_at', models.DateTimeField(verbose_name='调整时间')),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='level_overrides', to='registry.child', verbose_name='儿童')),
-                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='调整人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("computed_rank", models.PositiveSmallIntegerField(verbose_name="当时评定等级")),
+                ("rank", models.PositiveSmallIntegerField(verbose_name="调整为")),
+                ("reason", models.CharField(max_length=300, verbose_name="调整理由")),
+                ("until", models.DateField(verbose_name="有效至（下次复核日期）")),
+                ("set_at", models.DateTimeField(verbose_name="调整时间")),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="level_overrides",
+                        to="registry.child",
+                        verbose_name="儿童",
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="调整人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '风险等级调整',
-                'verbose_name_plural': '风险等级调整',
-                'ordering': ['-set_at', '-pk'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('rank__gte', 1), ('rank__lte', 4)), name='leveloverride_rank')],
+                "verbose_name": "风险等级调整",
+                "verbose_name_plural": "风险等级调整",
+                "ordering": ["-set_at", "-pk"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("rank__gte", 1), ("rank__lte", 4)), name="leveloverride_rank"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('village_code', models.CharField(max_length=12, verbose_name='村代码')),
-                ('visited_on', models.DateField(verbose_name='走访日期')),
-                ('way', models.CharField(choices=[('home', '入户'), ('phone', '电话'), ('video', '视频'), ('school', '在校')], default='home', max_length=10, verbose_name='方式')),
-                ('met', models.CharField(help_text='如：儿童本人、祖母', max_length=60, verbose_name='见到的人')),
-                ('guardianship_concern', models.BooleanField(default=False, verbose_name='监护有问题')),
-                ('guardianship_note', models.CharField(blank=True, max_length=200, verbose_name='监护情况')),
-                ('safety_concern', models.BooleanField(default=False, verbose_name='安全有问题')),
-                ('safety_note', models.CharField(blank=True, max_length=200, verbose_name='安全情况')),
-                ('health_concern', models.BooleanField(default=False, verbose_name='健康有问题')),
-                ('health_note', models.CharField(blank=True, max_length=200, verbose_name='健康情况')),
-                ('study_concern', models.BooleanField(default=False, verbose_name='学业有问题')),
-                ('study_note', models.CharField(blank=True, max_length=200, verbose_name='学业情况')),
-                ('mind_concern', models.BooleanField(default=False, verbose_name='心理有问题')),
-                ('mind_note', models.CharField(blank=True, max_length=200, verbose_name='心理情况')),
-                ('needs', models.CharField(blank=True, max_length=300, verbose_name='发现的需求')),
-                ('next_step', models.CharField(blank=True, max_length=200, verbose_name='下一步')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='记录时间')),
-                ('correction_reason', models.CharField(blank=True, max_length=200, verbose_name='更正原因')),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='registry.child', verbose_name='儿童')),
-                ('corrects', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='care.visit', verbose_name='更正的记录')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='记录人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("village_code", models.CharField(max_length=12, verbose_name="村代码")),
+                ("visited_on", models.DateField(verbose_name="走访日期")),
+                (
+                    "way",
+                    models.CharField(
+                        choices=[("home", "入户"), ("phone", "电话"), ("video", "视频"), ("school", "在校")],
+                        default="home",
+                        max_length=10,
+                        verbose_name="方式",
+                    ),
+                ),
+                (
+                    "met",
+                    models.CharField(help_text="如：儿童本人、祖母", max_length=60, verbose_name="见到的人"),
+                ),
+                ("guardianship_concern", models.BooleanField(default=False, verbose_name="监护有问题")),
+                ("guardianship_note", models.CharField(blank=True, max_length=200, verbose_name="监护情况")),
+                ("safety_concern", models.BooleanField(default=False, verbose_name="安全有问题")),
+                ("safety_note", models.CharField(blank=True, max_length=200, verbose_name="安全情况")),
+                ("health_concern", models.BooleanField(default=False, verbose_name="健康有问题")),
+                ("health_note", models.CharField(blank=True, max_length=200, verbose_name="健康情况")),
+                ("study_concern", models.BooleanField(default=False, verbose_name="学业有问题")),
+                ("study_note", models.CharField(blank=True, max_length=200, verbose_name="学业情况")),
+                ("mind_concern", models.BooleanField(default=False, verbose_name="心理有问题")),
+                ("mind_note", models.CharField(blank=True, max_length=200, verbose_name="心理情况")),
+                ("needs", models.CharField(blank=True, max_length=300, verbose_name="发现的需求")),
+                ("next_step", models.CharField(blank=True, max_length=200, verbose_name="下一步")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, verbose_name="记录时间")),
+                ("correction_reason", models.CharField(blank=True, max_length=200, verbose_name="更正原因")),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visits",
+                        to="registry.child",
+                        verbose_name="儿童",
+                    ),
+                ),
+                (
+                    "corrects",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replaced_by",
+                        to="care.visit",
+                        verbose_name="更正的记录",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="记录人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '走访记录',
-                'verbose_name_plural': '走访记录',
-                'ordering': ['-visited_on', '-pk'],
-                'indexes': [models.Index(fields=['child', '-visited_on'], name='visit_child_date'), models.Index(fields=['village_code', 'visited_on'], name='visit_village_date')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('corrects__isnull', True), models.Q(('correction_reason', ''), _negated=True), _connector='OR'), name='visit_correction_has_reason')],
+                "verbose_name": "走访记录",
+                "verbose_name_plural": "走访记录",
+                "ordering": ["-visited_on", "-pk"],
+                "indexes": [
+                    models.Index(fields=["child", "-visited_on"], name="visit_child_date"),
+                    models.Index(fields=["village_code", "visited_on"], name="visit_village_date"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("corrects__isnull", True),
+                            models.Q(("correction_reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="visit_correction_has_reason",
+                    )
+                ],
             },
         ),
     ]
