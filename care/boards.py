@@ -8,9 +8,9 @@ the rules') and the visit clock are compared with bounds computed by workflow.cl
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, Q, When
+from django.db import models
 
-from care.models import ChildCare
+from care.models import OPEN_CASE_STATES, OPEN_REFERRAL_STATES, Case, ChildCare, Referral
 from care.services import levels
 from registry.models import PREFIX_LENGTH, RegionLevel, child_level
 from workflow import clock
@@ -18,18 +18,20 @@ from workflow import clock
 
 def rank_in_force(on):
     """The level in force on ``on``, as a query expression over ChildCare."""
-    return Case(When(override_until__gt=on, then=F("override_rank")), default=F("computed_rank"))
+    return models.Case(
+        models.When(override_until__gt=on, then=models.F("override_rank")), default=models.F("computed_rank")
+    )
 
 
 def _clock_q(level_rows, on, state):
     """Q over ChildCare annotated with ``rank``: the children whose visit is OVERDUE or DUE on ``on``."""
-    q = Q(pk__in=[])
+    q = models.Q(pk__in=[])
     for rank, level in level_rows.items():
         overdue_before, due_until = clock.clock_bounds(level.visit_interval_days, on)
         if state == clock.OVERDUE:
-            q |= Q(rank=rank, counted_from__lt=overdue_before)
+            q |= models.Q(rank=rank, counted_from__lt=overdue_before)
         else:
-            q |= Q(rank=rank, counted_from__gte=overdue_before, counted_from__lte=due_until)
+            q |= models.Q(rank=rank, counted_from__gte=overdue_before, counted_from__lte=due_until)
     return q
 
 
@@ -49,6 +51,10 @@ class CareCounts:
     by_rank: dict = field(default_factory=lambda: dict.fromkeys((1, 2, 3, 4), 0))
     due: int = 0
     overdue: int = 0
+    cases_open: int = 0
+    cases_overdue: int = 0
+    referrals_open: int = 0
+    referrals_overdue: int = 0
 
     @property
     def on_schedule(self):
@@ -70,29 +76,87 @@ def _per_village(queryset, on):
         .order_by()
         .values("village_code")
         .annotate(
-            children=Count("pk"),
-            **{f"l{rank}": Count("pk", filter=Q(rank=rank)) for rank in (1, 2, 3, 4)},
-            due=Count("pk", filter=_clock_q(level_rows, on, clock.DUE)),
-            overdue=Count("pk", filter=_clock_q(level_rows, on, clock.OVERDUE)),
+            children=models.Count("pk"),
+            **{f"l{rank}": models.Count("pk", filter=models.Q(rank=rank)) for rank in (1, 2, 3, 4)},
+            due=models.Count("pk", filter=_clock_q(level_rows, on, clock.DUE)),
+            overdue=models.Count("pk", filter=_clock_q(level_rows, on, clock.OVERDUE)),
         )
     )
 
 
 def counts_by_child_region(region, children, on):
     """[CareCounts] of ``region`` itself (first) and of each of ``children`` (the regions directly
-    under it), for the children in the register on ``on``. Two queries."""
+    under it), on ``on``: the children in the register by level and visit clock, the open cases
+    and referrals and those past their deadline. Four queries."""
     level = child_level(region.level) or RegionLevel.VILLAGE
     length = PREFIX_LENGTH[level]
     rows = {child.prefix: CareCounts(child) for child in children}
     whole = CareCounts(region)
+
+    def each(code):
+        below = rows.get(code[:length])
+        return (whole,) if below is None else (whole, below)
+
     for row in _per_village(ChildCare.objects.in_register().in_region(region), on):
-        whole.add(row)
-        below = rows.get(row["village_code"][:length])
-        if below is not None:
-            below.add(row)
+        for counts in each(row["village_code"]):
+            counts.add(row)
+    for row in _cases_per_village(Case.objects.in_region(region), on):
+        for counts in each(row["village_code"]):
+            counts.cases_open += row["open"]
+            counts.cases_overdue += row["overdue"]
+    for row in _referrals_per_village(Referral.objects.in_region(region), on):
+        for counts in each(row["village_code"]):
+            counts.referrals_open += row["open"]
+            counts.referrals_overdue += row["overdue"]
     return [whole, *rows.values()]
 
 
+def open_cases(queryset):
+    return queryset.filter(state__in=OPEN_CASE_STATES)
+
+
+def late_cases(queryset, on):
+    """Open cases past their step's deadline as of ``on`` (workflow.clock.moment)."""
+    return open_cases(queryset).filter(deadline_at__lt=clock.moment(on))
+
+
+def late_referrals(queryset, on):
+    """Open referrals whose deadline day has passed by ``on``."""
+    return queryset.filter(state__in=OPEN_REFERRAL_STATES, due_on__lt=on)
+
+
+def _cases_per_village(queryset, on):
+    return (
+        open_cases(queryset)
+        .order_by()
+        .values("village_code")
+        .annotate(
+            open=models.Count("pk"),
+            overdue=models.Count("pk", filter=models.Q(deadline_at__lt=clock.moment(on))),
+        )
+    )
+
+
+def _referrals_per_village(queryset, on):
+    return (
+        queryset.filter(state__in=OPEN_REFERRAL_STATES)
+        .order_by()
+        .values("village_code")
+        .annotate(open=models.Count("pk"), overdue=models.Count("pk", filter=models.Q(due_on__lt=on)))
+    )
+
+
+def referrals_by_unit(queryset, on):
+    """{unit_id: (open, overdue)} of ``queryset``'s referrals on ``on`` (the office's 督办 view)."""
+    return {
+        row["unit_id"]: (row["open"], row["overdue"])
+        for row in queryset.filter(state__in=OPEN_REFERRAL_STATES)
+        .order_by()
+        .values("unit_id")
+        .annotate(open=models.Count("pk"), overdue=models.Count("pk", filter=models.Q(due_on__lt=on)))
+    }
+
+
 def region_counts(region, on):
-    """CareCounts of ``region`` on ``on`` (two queries)."""
+    """CareCounts of ``region`` on ``on`` (four queries)."""
     return counts_by_child_region(region, [], on)[0]

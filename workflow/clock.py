@@ -23,6 +23,14 @@ def today():
     return timezone.localdate()
 
 
+def moment(on):
+    """The instant a question "as of day ``on``" is asked at: now for today, the last moment of
+    ``on`` for another day (a deadline passing during that day has passed by then)."""
+    if on == today():
+        return timezone.now()
+    return timezone.make_aware(datetime.datetime.combine(on, datetime.time.max))
+
+
 def visit_due_on(counted_from, interval_days):
     """The day a visit falls due: ``interval_days`` after the clock's start."""
     return counted_from + datetime.timedelta(days=interval_days)

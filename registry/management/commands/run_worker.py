@@ -5,7 +5,8 @@ busy timeout, a kill, running out of memory) this process resumes the imports it
 (registry.roster.tasks.import_jobs_recover) and starts a new one, after a wait that doubles from 1 s up
 to ``--max-backoff`` (and starts again from 1 s once a worker has lived five minutes). Between
 starts it also resumes jobs of workers that died elsewhere (every minute) and purges the personal
-data of import jobs past their retention (every hour). SIGTERM or Ctrl-C stop the child, then it.
+data of import jobs past their retention and runs settings.WORKER_HOURLY (every hour). SIGTERM or
+Ctrl-C stop the child, then it.
 """
 
 import logging
@@ -18,6 +19,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connections
+from django.utils.module_loading import import_string
 
 from registry.roster import tasks
 
@@ -96,6 +98,12 @@ class Command(BaseCommand):
                 purged = tasks.import_jobs_purge()
                 if purged:
                     self.stdout.write(f"已删除 {purged} 个过期导入的原文件和明细。")
+                # The other apps' hourly work (settings.WORKER_HOURLY: the care loop's escalation),
+                # named by path so that the registry imports no app above it.
+                for path in settings.WORKER_HOURLY:
+                    done = import_string(path)()
+                    if done:
+                        self.stdout.write(f"{path}：{done}")
         except DatabaseError as exc:
             logger.warning("run_worker housekeeping failed: %s", exc)
             self.stderr.write(f"数据库暂不可用（{exc}），稍后再试。")
