@@ -42,6 +42,7 @@ def demo_accounts_load(*, city):
     }
     bureau = Organisation.objects.get(region=city, is_leading_office=True)
     education = Organisation.objects.get(region=city, name="市教育局")
+    police = Organisation.objects.get(region=city, name="市公安局")
     accounts = [
         ("cadre1", Role.VILLAGE_CADRE, village1, "张村官", org[village1.pk], ()),
         ("cadre2", Role.VILLAGE_CADRE, village2, "李主任", org[village2.pk], ()),
@@ -50,6 +51,8 @@ def demo_accounts_load(*, city):
         ("city", Role.CITY_OFFICE, city, "刘主任", bureau, ()),
         ("supervisor", Role.SUPERVISOR, city, "陈督导", bureau, supervised),
         ("liaison", Role.LIAISON, city, "周联络", education, ()),
+        # The 公安 liaison: reads every case of the city, abuse cases included (policy.can_read_case).
+        ("police", Role.LIAISON, city, "钱警官", police, ()),
         ("admin", Role.SYSADMIN, None, "孙管理", None, ()),
         ("secadmin", Role.SECURITY_ADMIN, None, "吴安全", None, ()),
         ("auditor", Role.AUDIT_ADMIN, None, "郑审计", None, ()),

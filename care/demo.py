@@ -11,12 +11,15 @@ way); every child's level and clock are then recomputed by the one service (care
 import datetime
 import random
 
+from django.utils import timezone
+
 from accounts.models import Role, User
-from care.models import ChildCare, Visit, VisitWay
+from care import cases
+from care.models import Case, CaseEvent, ChildCare, Visit, VisitWay
 from care.services import care_refresh, level_override_set, levels
 from registry import bulk
 from registry.choices import RecordStatus
-from registry.codes import ancestor_code
+from registry.codes import ancestor_code, prefix
 from registry.models import Child, RegionLevel
 from workflow import clock
 
@@ -98,6 +101,15 @@ def _history(child, rank, interval, today, recorder, *, due_this_week, most):
     return rows
 
 
+def _home_villages(city):
+    """The codes of the villages of ``city`` that have a cadre account (the demo cadres')."""
+    return set(
+        User.objects.filter(role=Role.VILLAGE_CADRE, region__code__startswith=city.prefix).values_list(
+            "region__code", flat=True
+        )
+    )
+
+
 def _recorders(city):
     """The user who records the visits of each village: its cadre, else its township's reviewer."""
     by_region = dict(
@@ -120,11 +132,7 @@ def demo_care_load(*, city, today=None):
         return 0
     level_rows = levels()
     ranks = dict(ChildCare.objects.in_region(city).values_list("child_id", "computed_rank"))
-    homes = set(
-        User.objects.filter(role=Role.VILLAGE_CADRE, region__code__startswith=city.prefix).values_list(
-            "region__code", flat=True
-        )
-    )
+    homes = _home_villages(city)
     recorder = _recorders(city)
     home_counties = {ancestor_code(code, RegionLevel.COUNTY) for code in homes}
     rows, due_at_home = [], {}
@@ -146,6 +154,7 @@ def demo_care_load(*, city, today=None):
     bulk.insert(Visit, rows)
     care_refresh(children.values_list("pk", flat=True))
     _demo_override(city, today)
+    demo_cases_load(city=city)
     return len(rows)
 
 
@@ -172,3 +181,183 @@ def _demo_override(city, today):
         until=today + datetime.timedelta(days=21),
         today=today,
     )
+
+
+# --- reports, cases and referrals ---------------------------------------------------------------
+
+# Reports the demo files, walked as far as their target state by the services (care/cases.py), at
+# past times so that the timelines read as real ones: (kind, urgency, target state, days ago,
+# description, referral unit code or "").
+_REPORTS = [
+    ("dropout", "normal", "reported", 1, "孩子已两周没有去学校，祖母说劝不动。", ""),
+    ("dropout", "normal", "reported", 6, "初二学生外出打工，学校多次联系未果。", ""),
+    ("ill_untreated", "urgent", "reported", 0, "孩子高烧三天，祖父母无力送医。", ""),
+    ("unsupervised", "urgent", "reported", 3, "父母外出后孩子独自在家居住，邻居发现已三天无人照看。", ""),
+    ("domestic_violence", "urgent", "disposing", 2, "学校发现孩子身上多处淤青，疑似被监护人打伤。", "police"),
+    ("guardian_fails", "normal", "disposing", 12, "监护人长期酗酒，孩子吃饭无人管。", "women_federation"),
+    ("dropout", "normal", "disposing", 4, "孩子辍学在家，沉迷手机。", "education"),
+    ("ill_untreated", "normal", "assessed", 10, "孩子患先天性心脏病，家庭无力医治。", "health"),
+    ("harm", "urgent", "assessed", 20, "孩子被同村成年人殴打受伤。", "police"),
+    ("dropout", "normal", "assessed", 25, "孩子初一辍学，随亲戚外出。", "education"),
+    ("guardian_fails", "normal", "helping", 40, "祖母瘫痪在床，孩子无人照料。", "civil_affairs"),
+    ("dropout", "normal", "helping", 35, "孩子厌学逃课。", "education"),
+    ("other", "normal", "helping", 50, "孩子情绪低落，多次说想离家出走。", "health"),
+    ("unsupervised", "normal", "closing", 60, "孩子夜不归宿，监护人不知去向。", "education"),
+    ("dropout", "normal", "closing", 70, "孩子辍学半年。", "education"),
+    ("ill_untreated", "normal", "closed", 90, "孩子骨折未及时就医。", "health"),
+    ("dropout", "normal", "closed", 120, "孩子辍学后已返校。", "education"),
+    ("guardian_fails", "normal", "closed", 150, "父母离异后均不管孩子。", "women_federation"),
+    ("other", "normal", "rejected", 15, "反映孩子沉迷网络游戏。", ""),
+    ("dropout", "normal", "rejected", 30, "反映孩子转学后未到校（经核实已在外地入学）。", ""),
+]
+_ORDER = ["reported", "disposing", "assessed", "helping", "closing", "closed"]
+
+
+def _actors(code):
+    """The township reviewer and the county officer of a village (the demo has one for each)."""
+    township = ancestor_code(code, RegionLevel.TOWNSHIP)
+    county = ancestor_code(code, RegionLevel.COUNTY)
+    users = {
+        user.region.code: user
+        for user in User.objects.filter(
+            role__in=[Role.TOWNSHIP_REVIEWER, Role.COUNTY_OFFICER], region__code__in=[township, county]
+        )
+        .select_related("region")
+        .order_by("-pk")
+    }
+    return users.get(township), users.get(county)
+
+
+def _reporter(child, kind):
+    """Who files a report: a school's liaison for schooling, the village's cadre (or the township) else."""
+    if kind == "dropout":
+        liaison = User.objects.filter(role=Role.LIAISON, organisation__code="education").first()
+        if liaison is not None:
+            return liaison
+    cadre = User.objects.filter(role=Role.VILLAGE_CADRE, region=child.village_id).first()
+    return cadre or _actors(child.village_code)[0]
+
+
+_NEED = {
+    "education": "劝返复学，落实控辍保学",
+    "health": "协调就医，落实医疗救助",
+    "police": "查处侵害行为，核查监护人情况",
+    "women_federation": "开展家庭教育指导",
+    "civil_affairs": "落实临时救助和监护指导",
+}
+
+
+def _walk(case, target, township, county, start, unit):
+    """Take ``case`` from 待受理 to ``target`` through the services, hours to days apart; refer it
+    to ``unit`` on acceptance, and let the unit's liaison (where the demo has one) answer."""
+    handler = county if case.sensitive else township
+    if target == "rejected":
+        reason = "经核实不属于需要保护的情形，已告知报告人。"
+        cases.case_reject(user=handler, case=case, reason=reason, now=start + datetime.timedelta(hours=5))
+        return
+    at = start
+    for step in _ORDER[1 : _ORDER.index(target) + 1]:
+        at += datetime.timedelta(hours=6) if step == "disposing" else datetime.timedelta(days=3)
+        day = timezone.localdate(at)
+        if step == "disposing":
+            case = cases.case_accept(user=handler, case=case, now=at)
+            kind = "escort_relative" if case.sensitive else "admonish"
+            cases.case_dispose(user=handler, case=case, kind=kind, note="已联系监护人", now=at)
+            if unit is not None:
+                due = day + datetime.timedelta(days=10)
+                referral = cases.referral_create(
+                    user=handler, child=case.child, case=case, unit=unit, need=_NEED[unit.code], due_on=due,
+                    now=at, today=day,
+                )  # fmt: skip
+                _answer(referral, target, at)
+        elif step == "assessed":
+            case = cases.case_assess(
+                user=handler, case=case, safety="暂无危险", guardianship="监护人已承诺履责",
+                health="身体健康", now=at,
+            )  # fmt: skip
+        elif step == "helping":
+            item = {
+                "kind": "guardianship_guidance",
+                "owner": "乡镇儿童督导员",
+                "due_on": day + datetime.timedelta(days=30),
+            }
+            case = cases.case_plan(user=handler, case=case, items=[item], now=at, today=day)
+        elif step == "closing":
+            case = cases.case_request_close(user=handler, case=case, outcome="孩子已返校，监护到位。", now=at)
+        else:
+            case = cases.case_approve_close(user=county, case=case, now=at)
+
+
+def _answer(referral, target, at):
+    """The unit's liaison answers as far as the case has gone (units without a demo liaison do not)."""
+    liaison = User.objects.filter(role=Role.LIAISON, organisation=referral.unit_id).first()
+    if liaison is None or target == "disposing":
+        return
+    cases.referral_answer(
+        user=liaison, referral=referral, action="accept", now=at + datetime.timedelta(hours=20)
+    )
+    if target in ("closing", "closed"):
+        answer = "已办理：" + referral.need
+        cases.referral_answer(
+            user=liaison,
+            referral=referral,
+            action="complete",
+            answer=answer,
+            now=at + datetime.timedelta(days=2),
+        )
+
+
+def demo_cases_load(*, city, now=None):
+    """The demo's reports and cases: one urgent case opened by the system for each child whose record
+    says 无人监护 (most of them now late), and the reports of _REPORTS about children of the demo
+    county, walked to every state, with referrals to several units; then the escalation. Skipped
+    when the city has cases already. Returns the number of cases."""
+    if Case.objects.in_region(city).exists():
+        return 0
+    now = now or timezone.now()
+    children = Child.objects.in_region(city).filter(status=RecordStatus.ACTIVE)
+    rng = random.Random(int(city.code))
+    unguarded = cases.cases_open_for_unguarded(list(children.values_list("pk", flat=True)))
+    for case in unguarded:
+        # Opened over the last ten days; most already taken up by their township.
+        target = _pick(rng, [("reported", 0.3), ("disposing", 0.45), ("assessed", 0.15), ("helping", 0.1)])
+        steps = _ORDER.index(target)  # the walk takes 6 hours, then 3 days a step: none ends after now
+        moment = now - datetime.timedelta(hours=(6 + 72 * (steps - 1) if steps else 0) + rng.randint(1, 240))
+        deadline = moment + datetime.timedelta(hours=cases.deadline_hours()["accept_urgent"])
+        Case.objects.filter(pk=case.pk).update(reported_at=moment, state_since=moment, deadline_at=deadline)
+        CaseEvent.objects.filter(case=case).update(at=moment)
+        case.refresh_from_db()
+        township, county = _actors(case.village_code)
+        _walk(case, target, township, county, moment, None)
+    home = (
+        User.objects.filter(username="cadre1", role=Role.VILLAGE_CADRE)
+        .values_list("region__code", flat=True)
+        .first()
+    )
+    county_prefix = prefix(home, RegionLevel.COUNTY) if home else city.prefix
+    # The demo cadres' villages keep the visits due this week that demo_care_load gave them (a case
+    # would change a child's level and so its due date), but for one abuse case in cadre1's village,
+    # on its last child, which its cadre sees only as an open case (policy.can_read_case).
+    uncased = children.exclude(cases__isnull=False)
+    candidates = list(
+        uncased.filter(village_code__startswith=county_prefix)
+        .exclude(village_code__in=_home_villages(city))
+        .order_by("pk")[:400]
+    )
+    in_home = uncased.filter(village_code=home).order_by("-pk").first() if home else None
+    units = {unit.code: unit for unit in cases.member_units()}
+    for kind, urgency, target, days_ago, description, unit_code in _REPORTS:
+        if kind == "domestic_violence" and in_home is not None:
+            child, in_home = in_home, None
+        else:
+            child = candidates.pop(rng.randrange(len(candidates)))
+        start = now - datetime.timedelta(days=days_ago, hours=rng.randint(1, 12))
+        reporter = _reporter(child, kind)
+        case = cases.case_open(
+            user=reporter, village=child.village, child=child, kind=kind, urgency=urgency,
+            description=description, place=child.village.name, now=start,
+        )  # fmt: skip
+        township, county = _actors(child.village_code)
+        _walk(case, target, township, county, start, units.get(unit_code))
+    cases.case_escalate_all(now=now)
+    return len(unguarded) + len(_REPORTS)

@@ -15,12 +15,14 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts import policy
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.otp import otp_required
 from care.boards import in_state, region_counts
-from care.models import ChildCare, LevelOverride, Visit
+from care.models import Case, CaseEvent, CaseState, ChildCare, LevelOverride, Referral, Visit
 from registry import rules
 from registry.choices import GuardianshipType, HistorySource, LeftBehindType, Schooling
 from registry.demo import (
@@ -301,7 +303,7 @@ def test_demo_member_units_and_offices(demo):
 def test_demo_prints_the_logins(demo):
     assert f"密码均为 {DEMO_PASSWORD}" in demo
     for username in (
-        *("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison"),
+        *("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison", "police"),
         *("admin", "secadmin", "auditor"),
     ):
         assert f"  {username} " in demo
@@ -317,6 +319,7 @@ def test_demo_prints_the_logins(demo):
         ("city", Role.CITY_OFFICE, "410900000000"),
         ("supervisor", Role.SUPERVISOR, "410900000000"),
         ("liaison", Role.LIAISON, "410900000000"),
+        ("police", Role.LIAISON, "410900000000"),
         ("admin", Role.SYSADMIN, None),
         ("secadmin", Role.SECURITY_ADMIN, None),
         ("auditor", Role.AUDIT_ADMIN, None),
@@ -443,3 +446,30 @@ def test_demo_reload_writes_no_second_care_history(demo):
     before = (Visit.objects.count(), LevelOverride.objects.count())
     call_command("load_demo", stdout=StringIO())
     assert (Visit.objects.count(), LevelOverride.objects.count()) == before
+
+
+def test_demo_cases_in_every_state_some_late_and_referrals_to_several_units(demo):
+    states = set(Case.objects.values_list("state", flat=True))
+    assert states == set(CaseState.values)
+    city = Region.objects.get(code="410900000000")
+    counts = region_counts(city, clock.today())
+    assert counts.cases_open >= 30
+    assert 0 < counts.cases_overdue < counts.cases_open
+    assert Case.objects.filter(escalation=2).exists() and Case.objects.filter(escalation=1).exists()
+    assert Case.objects.filter(sensitive=True).count() >= 2
+    assert Referral.objects.values("unit").distinct().count() >= 4
+    assert set(Referral.objects.values_list("state", flat=True)) >= {"sent", "accepted", "done"}
+    county = User.objects.get(username="county").region
+    assert region_counts(county, clock.today()).cases_open >= 20
+    assert all(event.at <= timezone.now() for event in CaseEvent.objects.all())
+    cadre1 = User.objects.get(username="cadre1")
+    abuse = Case.objects.get(village=cadre1.region, sensitive=True)
+    readers = [name for name in ("cadre1", "township", "county", "city", "police", "liaison")
+               if policy.can_read_case(User.objects.get(username=name), abuse)]  # fmt: skip
+    assert readers == ["county", "city", "police"]
+
+
+def test_demo_reload_files_no_second_report(demo):
+    before = (Case.objects.count(), Referral.objects.count(), CaseEvent.objects.count())
+    call_command("load_demo", stdout=StringIO())
+    assert (Case.objects.count(), Referral.objects.count(), CaseEvent.objects.count()) == before
