@@ -10,6 +10,7 @@ class Role(models.TextChoices):
     CITY_OFFICE = "city_office", "市民政局/领导小组办公室"
     SUPERVISOR = "supervisor", "督导组成员"
     LIAISON = "liaison", "成员单位联络员"
+    HOTLINE_OPERATOR = "hotline_operator", "未成年人保护热线接线员"
     SYSADMIN = "sysadmin", "系统管理员"
     SECURITY_ADMIN = "security_admin", "安全管理员"
     AUDIT_ADMIN = "audit_admin", "审计管理员"
@@ -24,6 +25,7 @@ ROLE_REGION_LEVEL = {
     Role.CITY_OFFICE: "city",
     Role.SUPERVISOR: "city",
     Role.LIAISON: "city",
+    Role.HOTLINE_OPERATOR: "city",
     Role.SYSADMIN: None,
     Role.SECURITY_ADMIN: None,
     Role.AUDIT_ADMIN: None,

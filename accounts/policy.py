@@ -267,8 +267,27 @@ def is_police_liaison(user):
 
 def can_open_report(user, village):
     """May report a child in danger in ``village`` (强制报告): everyone who works with children there —
-    the civil-affairs line, the city office, and the member units' liaisons (schools, hospitals …)."""
-    return has_role(user, *CARE_READERS, Role.LIAISON) and in_scope(user, village.code)
+    the civil-affairs line, the city office, the member units' liaisons (schools, hospitals …) and
+    the hotline's operators."""
+    return has_role(user, *CARE_READERS, Role.LIAISON, Role.HOTLINE_OPERATOR) and in_scope(user, village.code)
+
+
+def can_take_calls(user):
+    """May log hotline calls, match them to a registered child and turn them into reports."""
+    return has_role(user, Role.HOTLINE_OPERATOR)
+
+
+def can_manage_care_workers(user, region):
+    """May name ``region``'s child director (a village: its township's reviewer or the county) or child
+    supervisor (a township: the county's civil affairs)."""
+    if region.level == "village":
+        return has_role(user, Role.TOWNSHIP_REVIEWER, Role.COUNTY_OFFICER) and in_scope(user, region.code)
+    return region.level == "township" and has_role(user, Role.COUNTY_OFFICER) and in_scope(user, region.code)
+
+
+def can_keep_diary(user, township):
+    """May write ``township``'s monthly 督导日志: its reviewer (the township's 儿童督导员 signs in as one)."""
+    return has_role(user, Role.TOWNSHIP_REVIEWER) and in_scope(user, township.code)
 
 
 def case_prefixes(user):

@@ -534,3 +534,157 @@ class Referral(models.Model):
 
     def __str__(self):
         return f"转介 {self.pk}：{self.unit}"
+
+
+# --- who visits: each village's 儿童主任, each township's 儿童督导员 (民发〔2019〕34号) -----------------
+
+
+class CareWorkerKind(models.TextChoices):
+    DIRECTOR = "director", "儿童主任"
+    SUPERVISOR = "supervisor", "儿童督导员"
+
+
+# The level of region each kind serves.
+CARE_WORKER_LEVEL = {CareWorkerKind.DIRECTOR: "village", CareWorkerKind.SUPERVISOR: "township"}
+
+
+class CareWorkerQuerySet(ScopedQuerySet):
+    scope_field = "region_code"
+
+    def current(self):
+        return self.filter(until__isnull=True)
+
+
+class CareWorker(models.Model):
+    """A named child director of a village or child supervisor of a township, from ``since`` until
+    ``until`` (open: serving now). A new appointment ends the previous one; none is deleted."""
+
+    kind = models.CharField("类别", max_length=12, choices=CareWorkerKind.choices)
+    region = models.ForeignKey(
+        "registry.Region", verbose_name="村（社区）或乡镇", on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField("区划代码", max_length=12)
+    name = models.CharField("姓名", max_length=30)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="平台账号",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    since = models.DateField("任职日期")
+    until = models.DateField("离任日期", null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField("登记时间")
+
+    objects = CareWorkerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "儿童主任/儿童督导员"
+        verbose_name_plural = "儿童主任/儿童督导员"
+        ordering = ["region_code", "kind", "-since", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "kind"],
+                condition=Q(until__isnull=True),
+                name="careworker_one_current_per_region",
+            ),
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=models.F("since")),
+                name="careworker_until_after_since",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}"
+
+
+class SupervisionDiary(models.Model):
+    """A child supervisor's monthly 督导日志: the villages visited that month and what was found."""
+
+    township = models.ForeignKey(
+        "registry.Region", verbose_name="乡镇", on_delete=models.PROTECT, related_name="+"
+    )
+    township_code = models.CharField("乡镇代码", max_length=12)
+    month = models.DateField("月份", help_text="该月第一天")
+    villages = models.ManyToManyField("registry.Region", verbose_name="督导的村（社区）", related_name="+")
+    note = models.TextField("督导情况")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("记录时间")
+
+    class Meta:
+        verbose_name = "督导日志"
+        verbose_name_plural = "督导日志"
+        ordering = ["-month", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["township", "month"], name="diary_one_per_township_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="diary_month_first_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} 督导日志"
+
+
+# --- the city's minors-protection hotline (opened 2021-08-24) ----------------------------------
+
+
+class CallerKind(models.TextChoices):
+    CHILD = "child", "儿童本人"
+    PARENT = "parent", "父母或监护人"
+    RELATIVE = "relative", "其他亲属"
+    NEIGHBOUR = "neighbour", "邻居或村民"
+    SCHOOL = "school", "学校或老师"
+    OTHER = "other", "其他"
+
+
+class CallOutcome(models.TextChoices):
+    REPORT = "report", "转为强制报告"
+    CONSULTATION = "consultation", "咨询（已当场解答）"
+
+
+class HotlineCall(models.Model):
+    """A call to the hotline: who called, from where, what about, and what it became — a report
+    (a case) or a consultation answered on the spot. The callback number is masked to everyone but
+    the operators."""
+
+    received_at = models.DateTimeField("来电时间")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接线员", on_delete=models.PROTECT, related_name="+"
+    )
+    caller_kind = models.CharField("来电人", max_length=12, choices=CallerKind.choices)
+    callback_number = models.CharField("回拨电话", max_length=20, blank=True)
+    region = models.ForeignKey(
+        "registry.Region", verbose_name="所在地区", on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField("区划代码", max_length=12)
+    summary = models.TextField("来电内容")
+    child = models.ForeignKey(
+        Child, verbose_name="匹配的儿童", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField("处理结果", max_length=14, choices=CallOutcome.choices)
+    case = models.OneToOneField(
+        Case, verbose_name="转成的个案", null=True, blank=True, on_delete=models.PROTECT, related_name="call"
+    )
+    answer = models.CharField("解答内容", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "热线来电"
+        verbose_name_plural = "热线来电"
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome="report") | Q(case__isnull=False), name="call_report_has_case"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="consultation") | ~Q(answer=""), name="call_consultation_has_answer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.received_at:%Y-%m-%d %H:%M} 来电"
