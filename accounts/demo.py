@@ -53,6 +53,7 @@ def demo_accounts_load(*, city):
         ("liaison", Role.LIAISON, city, "周联络", education, ()),
         # The 公安 liaison: reads every case of the city, abuse cases included (policy.can_read_case).
         ("police", Role.LIAISON, city, "钱警官", police, ()),
+        ("hotline", Role.HOTLINE_OPERATOR, city, "孙接线", bureau, ()),
         ("admin", Role.SYSADMIN, None, "孙管理", None, ()),
         ("secadmin", Role.SECURITY_ADMIN, None, "吴安全", None, ()),
         ("auditor", Role.AUDIT_ADMIN, None, "郑审计", None, ()),

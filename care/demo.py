@@ -14,13 +14,14 @@ import random
 from django.utils import timezone
 
 from accounts.models import Role, User
-from care import cases
-from care.models import Case, CaseEvent, ChildCare, Visit, VisitWay
+from care import cases, hotline
+from care import workers as workers_services
+from care.models import CareWorker, CareWorkerKind, Case, CaseEvent, ChildCare, Visit, VisitWay
 from care.services import care_refresh, level_override_set, levels
 from registry import bulk
 from registry.choices import RecordStatus
 from registry.codes import ancestor_code, prefix
-from registry.models import Child, RegionLevel
+from registry.models import Child, Region, RegionLevel
 from workflow import clock
 
 HISTORY_DAYS = 365
@@ -155,6 +156,7 @@ def demo_care_load(*, city, today=None):
     care_refresh(children.values_list("pk", flat=True))
     _demo_override(city, today)
     demo_cases_load(city=city)
+    demo_people_load(city=city, today=today)
     return len(rows)
 
 
@@ -361,3 +363,115 @@ def demo_cases_load(*, city, now=None):
         _walk(case, target, township, county, start, units.get(unit_code))
     cases.case_escalate_all(now=now)
     return len(unguarded) + len(_REPORTS)
+
+
+# --- who visits, the supervisors' diaries, the hotline -------------------------------------------
+
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+_GIVEN = ["秀兰", "建国", "桂英", "志强", "玉梅", "海燕", "红霞", "国华", "丽娟", "春生", "美玲", "卫东"]
+DIRECTOR_SHARE = 0.9  # about one village in ten has nobody named yet: the boards show the gap
+
+
+def _person(rng):
+    return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+
+
+def demo_people_load(*, city, today=None):
+    """Name a 儿童主任 for about nine villages in ten and a 儿童督导员 for every township (the demo
+    cadres and reviewers for their own regions, with their accounts), write the demo township's
+    督导日志 for the last three months, and log a few hotline calls. Skipped once the city has
+    care workers. Bulk-written (appointments are history, not acts of the demo's users)."""
+    today = today or clock.today()
+    if CareWorker.objects.in_region(city).exists():
+        return
+    rng = random.Random(int(city.code) + 7)
+    accounts = {
+        (user.role, user.region.code): user
+        for user in User.objects.filter(
+            role__in=[Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER], region__isnull=False
+        )
+        .select_related("region")
+        .order_by("pk")
+    }
+    officer = User.objects.filter(role=Role.COUNTY_OFFICER).order_by("pk").first()
+    now = timezone.now()
+    workers = []
+    for region in (
+        Region.objects.in_region(city)
+        .filter(level__in=[RegionLevel.VILLAGE, RegionLevel.TOWNSHIP])
+        .order_by("code")
+    ):
+        village = region.level == RegionLevel.VILLAGE
+        account = accounts.get((Role.VILLAGE_CADRE if village else Role.TOWNSHIP_REVIEWER, region.code))
+        if village and account is None and rng.random() >= DIRECTOR_SHARE:
+            continue
+        workers.append(
+            CareWorker(
+                kind=CareWorkerKind.DIRECTOR if village else CareWorkerKind.SUPERVISOR,
+                region=region,
+                region_code=region.code,
+                name=account.display_name if account else _person(rng),
+                phone=f"139{rng.randint(0, 99999999):08d}",
+                user=account,
+                since=today - datetime.timedelta(days=rng.randint(60, 900)),
+                assigned_by=officer,
+                assigned_at=now,
+            )
+        )
+    CareWorker.objects.bulk_create(workers, batch_size=1000)
+    _demo_diaries(city, today, rng)
+    _demo_calls(city, now, rng)
+
+
+def _demo_diaries(city, today, rng):
+    reviewer = (
+        User.objects.filter(username="township", role=Role.TOWNSHIP_REVIEWER).select_related("region").first()
+    )
+    if reviewer is None or not reviewer.region.code.startswith(city.prefix):
+        return
+    villages = list(Region.objects.in_region(reviewer.region).at_level(RegionLevel.VILLAGE).order_by("code"))
+    month = today.replace(day=1)
+    for _ in range(3):
+        month = (month - datetime.timedelta(days=1)).replace(day=1)
+        visited = rng.sample(villages, min(len(villages), rng.randint(4, 8)))
+        note = f"{month:%Y年%m月}督导{len(visited)}个村：走访记录齐全，个别村儿童主任需加强对三级儿童的走访。"
+        workers_services.diary_record(
+            user=reviewer, township=reviewer.region, month=month, villages=visited, note=note, today=today
+        )
+
+
+_CALLS = [
+    ("neighbour", "report", "unsupervised", "urgent", "邻居反映孩子独自在家三天，父母外出后一直没有回来。"),
+    ("child", "report", "domestic_violence", "urgent", "孩子来电说被继父打，身上有伤。"),
+    ("parent", "consultation", "", "", "在外务工的母亲咨询孩子如何申请教育资助。"),
+    ("school", "consultation", "", "", "老师咨询发现学生疑似受侵害时如何强制报告。"),
+    ("relative", "consultation", "", "", "孩子的姑姑咨询能否办理委托监护。"),
+]
+_ANSWERS = {
+    "parent": "已告知可向学校和县教育局学生资助中心申请，并告知所需材料。",
+    "school": "已告知可直接拨打110并向本平台或乡镇报告，说明强制报告的内容和时限。",
+    "relative": "已告知委托监护可由父母与受托人签订协议，并到村委会备案。",
+}
+
+
+def _demo_calls(city, now, rng):
+    operator = User.objects.filter(username="hotline", role=Role.HOTLINE_OPERATOR).first()
+    if operator is None:
+        return
+    villages = list(Region.objects.in_region(city).at_level(RegionLevel.VILLAGE).order_by("code")[:400])
+    for hours, (caller, outcome, kind, urgency, summary) in enumerate(_CALLS, start=1):
+        village = rng.choice(villages)
+        hotline.hotline_call_log(
+            user=operator,
+            received_at=now - datetime.timedelta(hours=hours * 7),
+            caller_kind=caller,
+            callback_number=f"137{rng.randint(0, 99999999):08d}",
+            region=village,
+            summary=summary,
+            outcome=outcome,
+            answer=_ANSWERS.get(caller, ""),
+            kind=kind,
+            urgency=urgency or "normal",
+            provisional_name=_person(rng) if outcome == "report" else "",
+            now=now - datetime.timedelta(hours=hours * 7),
+        )

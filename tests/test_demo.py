@@ -22,7 +22,19 @@ from accounts.demo import DEMO_PASSWORD
 from accounts.models import Organisation, OrganisationKind, Role, User
 from accounts.otp import otp_required
 from care.boards import in_state, region_counts
-from care.models import Case, CaseEvent, CaseState, ChildCare, LevelOverride, Referral, Visit
+from care.models import (
+    CareWorker,
+    Case,
+    CaseEvent,
+    CaseState,
+    ChildCare,
+    HotlineCall,
+    LevelOverride,
+    Referral,
+    SupervisionDiary,
+    Visit,
+)
+from care.workers import care_worker_gaps
 from registry import rules
 from registry.choices import GuardianshipType, HistorySource, LeftBehindType, Schooling
 from registry.demo import (
@@ -303,7 +315,7 @@ def test_demo_member_units_and_offices(demo):
 def test_demo_prints_the_logins(demo):
     assert f"密码均为 {DEMO_PASSWORD}" in demo
     for username in (
-        *("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison", "police"),
+        *("cadre1", "cadre2", "township", "county", "city", "supervisor", "liaison", "police", "hotline"),
         *("admin", "secadmin", "auditor"),
     ):
         assert f"  {username} " in demo
@@ -320,6 +332,7 @@ def test_demo_prints_the_logins(demo):
         ("supervisor", Role.SUPERVISOR, "410900000000"),
         ("liaison", Role.LIAISON, "410900000000"),
         ("police", Role.LIAISON, "410900000000"),
+        ("hotline", Role.HOTLINE_OPERATOR, "410900000000"),
         ("admin", Role.SYSADMIN, None),
         ("secadmin", Role.SECURITY_ADMIN, None),
         ("auditor", Role.AUDIT_ADMIN, None),
@@ -473,3 +486,18 @@ def test_demo_reload_files_no_second_report(demo):
     before = (Case.objects.count(), Referral.objects.count(), CaseEvent.objects.count())
     call_command("load_demo", stdout=StringIO())
     assert (Case.objects.count(), Referral.objects.count(), CaseEvent.objects.count()) == before
+
+
+def test_demo_names_who_visits_with_gaps_keeps_diaries_and_took_calls(demo):
+    city = Region.objects.get(code="410900000000")
+    villages, townships = care_worker_gaps(city)
+    total = Region.objects.at_level(RegionLevel.VILLAGE).count()
+    assert (0.05 < villages.count() / total < 0.15, townships.count()) == (True, 0)
+    cadre1 = User.objects.get(username="cadre1")
+    director = CareWorker.objects.current().get(region=cadre1.region)
+    assert (director.name, director.user) == ("张村官", cadre1)
+    assert SupervisionDiary.objects.count() == 3
+    assert (
+        sorted(HotlineCall.objects.values_list("outcome", flat=True)) == ["consultation"] * 3 + ["report"] * 2
+    )
+    assert HotlineCall.objects.filter(outcome="report", case__reporter_kind="hotline").count() == 2
