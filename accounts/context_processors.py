@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from accounts import policy
+from accounts.models import Role
 from registry.codes import full_code
 
 
@@ -19,6 +20,8 @@ def navigation(request):
     if care:
         # The board of the (first) region the user follows: a supervisor's is an assigned county.
         items.append(("关爱服务", reverse("care:board", kwargs={"code": full_code(care[0])})))
+    if policy.has_role(user, Role.LIAISON):
+        items.append(("转介办理", reverse("care:unit_referrals")))
     if policy.can_follow_supervision(user):
         items.append(("督导", reverse("inspection_list")))
     if policy.import_prefixes(user):

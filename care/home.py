@@ -8,16 +8,19 @@ level, visits due and overdue) with a link to its board. Others see nothing of i
 
 import datetime
 
+from django.utils import timezone
+
 from accounts import policy
 from accounts.models import Role
-from care import listing, services
-from care.boards import region_counts
-from care.models import Visit
+from care import access_cases, listing, services
+from care.boards import late_cases, late_referrals, region_counts
+from care.models import OPEN_REFERRAL_STATES, Case, Visit
 from registry.codes import full_code
 from registry.models import Region
 from workflow import clock
 
 WEEK_ROWS = 100  # a village has some dozens of children; more than this is a list's work
+LATE_ROWS = 10  # cases and referrals past their deadline on a home page; the rest are on the lists
 
 
 def _care_roots(user):
@@ -53,16 +56,53 @@ def this_week(village, user, on):
     }
 
 
+def unit_waiting(user, on):
+    """A liaison's referrals waiting for their unit (待接收 and 办理中), overdue first."""
+    queryset = (
+        access_cases.referrals_for(user)
+        .filter(state__in=OPEN_REFERRAL_STATES)
+        .select_related("child", "child__village", "unit")
+        .order_by("due_on", "pk")
+    )
+    return {"rows": listing.referral_rows(queryset[:WEEK_ROWS], user, on), "unit": user.organisation}
+
+
+def late_work(user, roots, on):
+    """For a county or the city: the cases past their step's deadline (escalated) and the open
+    referrals past theirs, most late first, LATE_ROWS of each (the totals are the headline's)."""
+    cases, referrals = [], []
+    for root in roots:
+        late = late_cases(Case.objects.in_region(root), on)
+        cases += listing.case_rows(
+            late.select_related("child", "village").order_by("deadline_at", "pk")[:LATE_ROWS],
+            user,
+            timezone.now(),
+        )
+        owed = late_referrals(access_cases.referrals_for(user).in_region(root), on)
+        referrals += listing.referral_rows(
+            owed.select_related("child", "child__village", "unit").order_by("due_on", "pk")[:LATE_ROWS],
+            user,
+            on,
+        )
+    return {"cases": cases, "referrals": referrals}
+
+
 def home_context(user):
     """``care_week`` for a village cadre, ``care_headlines`` [(region, CareCounts)] for the others
-    who follow care; nothing for anyone else."""
+    who follow care (and ``care_late`` for a county or the city); ``care_referrals`` for a
+    member unit's liaison; nothing for anyone else."""
+    on = clock.today()
+    if policy.has_role(user, Role.LIAISON):
+        return {"care_referrals": unit_waiting(user, on), "care_may_report": True}
     if not policy.care_prefixes(user):
         return {}
-    on = clock.today()
     roots = _care_roots(user)
     if policy.has_role(user, Role.VILLAGE_CADRE):
-        return {"care_week": this_week(roots[0], user, on)} if roots else {}
-    return {
+        return {"care_week": this_week(roots[0], user, on), "care_may_report": True} if roots else {}
+    context = {
         "care_headlines": [(root, region_counts(root, on)) for root in roots],
         "care_levels": services.levels(),
     }
+    if policy.has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE):
+        context["care_late"] = late_work(user, roots, on)
+    return context

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -78,6 +79,7 @@ def child_care(request, pk):
     )
     visits = Visit.objects.filter(child=child).select_related("recorded_by", "replaced_by", "corrects")
     records.access_log_write(request, AuditEvent.Action.VIEW, Category.CHILD, record_id=child.pk)
+    cases = listing.child_cases(request.user, child, timezone.now(), today)
     return render(
         request,
         "care/child.html",
@@ -95,6 +97,7 @@ def child_care(request, pk):
             "state_labels": clock.STATE_LABELS,
             "visits": visits,
             "path": _ancestors(request.user, child.village) + [child.village],
+            **cases,
         },
     )
 
@@ -232,6 +235,7 @@ def board(request, code):
         "is_village": is_village,
         "ancestors": _ancestors(request.user, region),
         "on_query": _query(on),
+        "may_report": policy.can_open_report(request.user, region),
     }
     if is_village:
         queryset = listing.children_in(region, on, level_rows=level_rows)

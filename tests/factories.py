@@ -12,6 +12,7 @@ from django_otp.oath import TOTP
 from stdnum.cn import ric
 
 from accounts.models import Organisation, OrganisationKind, Role, User
+from care import cases as care_cases
 from care import services as care_services
 from registry import records
 from registry.choices import (
@@ -385,3 +386,34 @@ class VisitFactory(factory.Factory):
     def _create(cls, model_class, *args, child, user, days_ago=0, visited_on=None, **data):
         day = visited_on or clock.today() - timedelta(days=days_ago)
         return care_services.visit_record(child=child, user=user, data={"visited_on": day, **data})
+
+
+# --- reports, cases and referrals (issue 15 items 3 and 4) ---------------------------------------
+
+
+def member_unit(code, name):
+    """A member unit of the leading group (教育局 ``education``, 公安局 ``police`` …), made once."""
+    unit, _ = Organisation.objects.get_or_create(
+        name=name, region=None, defaults={"code": code, "kind": OrganisationKind.MEMBER_UNIT}
+    )
+    return unit
+
+
+def make_case(child, user, *, kind="unsupervised", description="儿童独自在家三天，无人照看。", **fields):
+    """A report about ``child`` opened through ``care.cases.case_open`` by ``user``."""
+    return care_cases.case_open(
+        user=user, village=child.village, child=child, kind=kind, description=description, **fields
+    )
+
+
+def make_referral(case, user, unit, *, need="辍学劝返", days=15, **fields):
+    """A referral of ``case``'s child to ``unit`` through ``care.cases.referral_create``."""
+    return care_cases.referral_create(
+        user=user,
+        child=case.child,
+        case=case,
+        unit=unit,
+        need=need,
+        due_on=clock.today() + timedelta(days=days),
+        **fields,
+    )
