@@ -318,6 +318,16 @@ def can_handle_case(user, case):
     )
 
 
+def can_resolve_provisional(user, case):
+    """May register the child a case names provisionally (linking the record) or say why not: the
+    village's cadre or the township's reviewer, where they may read the case."""
+    return (
+        has_role(user, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER)
+        and in_scope(user, case.village_code)
+        and can_read_case(user, case)
+    )
+
+
 def can_approve_case_closing(user, case):
     """May close ``case`` (or send it back to 帮扶): the county's civil affairs."""
     return has_role(user, Role.COUNTY_OFFICER) and in_scope(user, case.village_code)

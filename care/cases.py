@@ -209,6 +209,45 @@ def cases_open_for_unguarded(child_pks, *, now=None):
     ]
 
 
+@transaction.atomic
+def case_provisional_resolve(*, user, case, child=None, explanation="", now=None):
+    """For a case about a child not yet registered: link the record the village has now registered
+    (``child``, in the case's village and in the register), or say why the child is not registered
+    (``explanation``). Refused for a case about a registered child or already resolved. Side
+    effects: the link or the explanation; an event on the timeline; the child's level recomputed."""
+    now = now or timezone.now()
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require(policy.can_resolve_provisional(user, case), "只有本村儿童主任或乡镇审核员可以补登或说明。")
+    _require(
+        case.child_id is None and case.provisional_resolved_at is None,
+        "该个案的儿童已登记或已说明，无需再处理。",
+    )
+    if child is not None:
+        _require(child.village_id == case.village_id, "所选儿童不在报告所在的村（社区）登记。")
+        _require(child.status == RecordStatus.ACTIVE, "所选儿童已退出台账。")
+        case.child = child
+        label, note = "补登并关联儿童记录", f"儿童记录 {child.pk}"
+    else:
+        explanation = (explanation or "").strip()
+        _require(bool(explanation), "请选择已补登的儿童记录，或写明不予登记的原因。")
+        case.provisional_resolution = explanation[:200]
+        label, note = "说明未登记原因", case.provisional_resolution
+    case.provisional_resolved_at = now
+    case.save(update_fields=["child", "provisional_resolution", "provisional_resolved_at"])
+    _event(case, action="provisional", label=label, actor=user, at=now, note=note)
+    _audit(user, case, Action.UPDATE, label)
+    if case.child_id:
+        care_refresh([case.child_id])
+    return case
+
+
+def late_provisional(queryset, on):
+    """Cases whose child the village has neither registered nor explained by the deadline day."""
+    return queryset.filter(
+        child__isnull=True, provisional_resolved_at__isnull=True, provisional_due_on__lt=on
+    )
+
+
 # --- moving a case through the CASE table -------------------------------------------------------
 
 

@@ -327,6 +327,10 @@ class Case(models.Model):
     provisional_name = models.CharField("儿童姓名（尚未登记）", max_length=30, blank=True)
     provisional_note = models.CharField("儿童情况（尚未登记）", max_length=200, blank=True)
     provisional_due_on = models.DateField("村里补登或说明期限", null=True, blank=True)
+    provisional_resolution = models.CharField(
+        "未登记说明", max_length=200, blank=True, help_text="村里核实后不予登记的原因（如：非本村儿童）。"
+    )
+    provisional_resolved_at = models.DateTimeField("补登或说明时间", null=True, blank=True)
     village = models.ForeignKey(
         "registry.Region", verbose_name="村（社区）", on_delete=models.PROTECT, related_name="+"
     )

@@ -354,3 +354,59 @@ def test_a_bad_referral_is_refused_and_nothing_written(cast, tree, units, change
         )
     assert refused.value.messages == [message]
     assert Referral.objects.count() == 0
+
+
+# --- a child reported before being registered -----------------------------------------------------
+
+
+def _provisional(cast, tree):
+    return cases.case_open(
+        user=cast["cadre_a"],
+        village=tree[A],
+        provisional_name="小明",
+        kind="unsupervised",
+        description="独自在家",
+    )
+
+
+def test_the_village_registers_the_reported_child_and_links_the_record(cast, tree):
+    case = _provisional(cast, tree)
+    child = make_child(tree[A], name="小明")
+    linked = cases.case_provisional_resolve(user=cast["cadre_a"], case=case, child=child)
+    assert (linked.child, CaseEvent.objects.filter(case=case).last().label) == (child, "补登并关联儿童记录")
+    assert ChildCare.objects.get(child=child).reasons == [[2, "有强制报告尚未结案"]]
+    with pytest.raises(ValidationError) as refused:
+        cases.case_provisional_resolve(user=cast["cadre_a"], case=case, explanation="再说明")
+    assert refused.value.messages == ["该个案的儿童已登记或已说明，无需再处理。"]
+
+
+def test_the_village_says_why_the_child_is_not_registered_or_it_is_late(cast, tree):
+    case = _provisional(cast, tree)
+    late_on = case.provisional_due_on + timedelta(days=1)
+    assert list(cases.late_provisional(Case.objects.all(), late_on)) == [case]
+    assert list(cases.late_provisional(Case.objects.all(), case.provisional_due_on)) == []
+    with pytest.raises(ValidationError) as refused:
+        cases.case_provisional_resolve(user=cast["cadre_a"], case=case, explanation=" ")
+    assert refused.value.messages == ["请选择已补登的儿童记录，或写明不予登记的原因。"]
+    resolved = cases.case_provisional_resolve(
+        user=cast["township"], case=case, explanation="非本村儿童，已转告其户籍地"
+    )
+    assert (resolved.child, resolved.provisional_resolution) == (None, "非本村儿童，已转告其户籍地")
+    assert list(cases.late_provisional(Case.objects.all(), late_on)) == []
+
+
+@pytest.mark.parametrize("who", ["cadre_b", "cadre_c", "county", "liaison"])
+def test_only_the_village_or_its_township_resolves_a_provisional_report(cast, tree, who):
+    case = _provisional(cast, tree)
+    with pytest.raises(ValidationError) as refused:
+        cases.case_provisional_resolve(user=cast[who], case=case, explanation="非本村儿童")
+    assert refused.value.messages == ["只有本村儿童主任或乡镇审核员可以补登或说明。"]
+
+
+def test_a_child_of_another_village_cannot_be_linked(cast, tree):
+    case = _provisional(cast, tree)
+    other = make_child(tree["410922100202"])
+    with pytest.raises(ValidationError) as refused:
+        cases.case_provisional_resolve(user=cast["township"], case=case, child=other)
+    assert refused.value.messages == ["所选儿童不在报告所在的村（社区）登记。"]
+    assert Case.objects.get(pk=case.pk).child is None
