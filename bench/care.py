@@ -315,7 +315,9 @@ def care_fill(today):
 
     if ChildCare.objects.exists() or Visit.objects.exists():  # --keep with the care tables incomplete
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE care_visit, care_leveloverride, care_childcare CASCADE")
+            cursor.execute(
+                "TRUNCATE care_visit, care_leveloverride, care_childcare, care_villagecarecounts CASCADE"
+            )
     with transaction.atomic():
         keys = _foreign_keys_drop(CARE_TABLE, VISIT_TABLE)
         indexes = _common.indexes_drop(CARE_TABLE, VISIT_TABLE)
@@ -587,7 +589,7 @@ def main():
 
     from accounts.models import User
     from care.boards import region_counts
-    from care.services import levels
+    from care.services import levels, village_counts_rebuild
     from registry.models import Region
     from workflow import clock
 
@@ -609,6 +611,8 @@ def main():
                 survey_bench.children_fill(registry_bench, args.children, survey_bench.REFERENCE_DATE)
         with stopwatch(f"写入关爱状态与 {VISITS_PER_CHILD * args.children:,} 条走访记录（合计）"):
             history = care_fill(today)
+    with stopwatch("重算各村今日关爱统计（run_worker 每小时一次：care.services.village_counts_rebuild）"):
+        village_counts_rebuild()
     city = Region.objects.get(code=CITY_CODE)
     level_rows = levels()
     counts = region_counts(city, today)

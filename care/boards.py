@@ -10,38 +10,16 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from care.counting import clock_q, per_village, stored_counts, with_rank
 from care.models import OPEN_CASE_STATES, OPEN_REFERRAL_STATES, Case, ChildCare, Referral
 from care.services import levels
 from registry.models import PREFIX_LENGTH, RegionLevel, child_level
 from workflow import clock
 
 
-def rank_in_force(on):
-    """The level in force on ``on``, as a query expression over ChildCare."""
-    return models.Case(
-        models.When(override_until__gt=on, then=models.F("override_rank")), default=models.F("computed_rank")
-    )
-
-
-def _clock_q(level_rows, on, state):
-    """Q over ChildCare annotated with ``rank``: the children whose visit is OVERDUE or DUE on ``on``."""
-    q = models.Q(pk__in=[])
-    for rank, level in level_rows.items():
-        overdue_before, due_until = clock.clock_bounds(level.visit_interval_days, on)
-        if state == clock.OVERDUE:
-            q |= models.Q(rank=rank, counted_from__lt=overdue_before)
-        else:
-            q |= models.Q(rank=rank, counted_from__gte=overdue_before, counted_from__lte=due_until)
-    return q
-
-
-def with_rank(queryset, on):
-    return queryset.annotate(rank=rank_in_force(on))
-
-
 def in_state(queryset, on, state, level_rows=None):
     """The ChildCare rows of ``queryset`` whose visit is ``state`` (clock.OVERDUE / clock.DUE) on ``on``."""
-    return with_rank(queryset, on).filter(_clock_q(level_rows or levels(), on, state))
+    return with_rank(queryset, on).filter(clock_q(level_rows or levels(), on, state))
 
 
 @dataclass
@@ -69,25 +47,21 @@ class CareCounts:
         self.overdue += row["overdue"]
 
 
-def _per_village(queryset, on):
+def _children_per_village(region, on):
+    """Per-village rows for the children of ``region`` on ``on``: today's stored counts when they
+    are current (care/counting.py), else counted live."""
     level_rows = levels()
-    return (
-        with_rank(queryset, on)
-        .order_by()
-        .values("village_code")
-        .annotate(
-            children=models.Count("pk"),
-            **{f"l{rank}": models.Count("pk", filter=models.Q(rank=rank)) for rank in (1, 2, 3, 4)},
-            due=models.Count("pk", filter=_clock_q(level_rows, on, clock.DUE)),
-            overdue=models.Count("pk", filter=_clock_q(level_rows, on, clock.OVERDUE)),
-        )
-    )
+    if on == clock.today():
+        stored = stored_counts(region, on, level_rows)
+        if stored is not None:
+            return stored
+    return per_village(ChildCare.objects.in_register().in_region(region), on, level_rows)
 
 
 def counts_by_child_region(region, children, on):
     """[CareCounts] of ``region`` itself (first) and of each of ``children`` (the regions directly
     under it), on ``on``: the children in the register by level and visit clock, the open cases
-    and referrals and those past their deadline. Four queries."""
+    and referrals and those past their deadline. Five or six queries."""
     level = child_level(region.level) or RegionLevel.VILLAGE
     length = PREFIX_LENGTH[level]
     rows = {child.prefix: CareCounts(child) for child in children}
@@ -97,7 +71,7 @@ def counts_by_child_region(region, children, on):
         below = rows.get(code[:length])
         return (whole,) if below is None else (whole, below)
 
-    for row in _per_village(ChildCare.objects.in_register().in_region(region), on):
+    for row in _children_per_village(region, on):
         for counts in each(row["village_code"]):
             counts.add(row)
     for row in _cases_per_village(Case.objects.in_region(region), on):

@@ -692,3 +692,31 @@ class HotlineCall(models.Model):
 
     def __str__(self):
         return f"{self.received_at:%Y-%m-%d %H:%M} 来电"
+
+
+class VillageCareCounts(models.Model):
+    """A village's care counts for one day (children by level, visits due and overdue), kept by
+    care/counting.py: refreshed with every care write of the village and rebuilt for the whole city
+    by the worker every hour. The boards read these rows for today when all are current — counting
+    970,000 ChildCare rows for the city's board took 215–335 ms (bench/care.py), these rows 1–2 ms —
+    and count live otherwise (another day, stale rows, levels edited since)."""
+
+    village_code = models.CharField("村代码", max_length=12, unique=True)
+    on = models.DateField("统计日期")
+    levels_key = models.CharField("走访间隔", max_length=40, help_text="计算时各等级的走访间隔（天）")
+    children = models.PositiveIntegerField("在册儿童", default=0)
+    l1 = models.PositiveIntegerField("一级", default=0)
+    l2 = models.PositiveIntegerField("二级", default=0)
+    l3 = models.PositiveIntegerField("三级", default=0)
+    l4 = models.PositiveIntegerField("四级", default=0)
+    due = models.PositiveIntegerField("本周应访", default=0)
+    overdue = models.PositiveIntegerField("逾期", default=0)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "村关爱统计"
+        verbose_name_plural = "村关爱统计"
+
+    def __str__(self):
+        return f"{self.village_code} {self.on}"

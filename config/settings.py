@@ -412,8 +412,9 @@ IMPORT_AUTO_RESTARTS = env_int("IMPORT_AUTO_RESTARTS", 2)
 # (`run_worker` hourly, or `manage.py purge_import_jobs` from cron).
 IMPORT_RETENTION_HOURS = env_int("IMPORT_RETENTION_HOURS", 24)
 # What run_worker does every hour besides its own housekeeping (callables by dotted path): the
-# care loop marks cases past their deadline (idempotent; care_escalate does the same by hand).
-WORKER_HOURLY = ["care.cases.case_escalate_all"]
+# care loop marks cases past their deadline (idempotent; care_escalate does the same by hand) and
+# recounts every village's care figures for today (care/counting.py).
+WORKER_HOURLY = ["care.cases.case_escalate_all", "care.services.village_counts_rebuild"]
 
 # Audit log (audit app): events are kept at least this many days; `purge_audit` refuses younger
 # ones, and the database triggers refuse them whatever this says. Below 180 is refused here.

@@ -8,9 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from audit.models import AuditEvent
+from care import counting
 from care.boards import counts_by_child_region, in_state, region_counts
-from care.models import ChildCare, Visit
-from care.services import visit_correct, visit_record
+from care.models import ChildCare, RiskLevel, Visit
+from care.services import level_override_set, levels, village_counts_rebuild, visit_correct, visit_record
 from registry import records
 from registry.choices import ExitReason, GuardianAssessment, HealthStatus, Schooling
 from tests.factories import make_child
@@ -209,3 +210,53 @@ def test_counts_by_region_fold_villages_into_townships(tree, cast):
         )
         for township in townships
     ]
+
+
+# --- today's stored per-village counts (care/counting.py) ----------------------------------------
+
+
+def _live(region, on):
+    return sorted(
+        (row["village_code"], *(row[f] for f in counting.FIGURES))
+        for row in counting.per_village(ChildCare.objects.in_register().in_region(region), on, levels())
+        if row["children"]
+    )
+
+
+def _stored(region, on):
+    rows = counting.stored_counts(region, on, levels())
+    return (
+        None
+        if rows is None
+        else sorted((r["village_code"], *(r[f] for f in counting.FIGURES)) for r in rows if r["children"])
+    )
+
+
+def test_todays_stored_counts_follow_every_care_write(tree, cast):
+    county, today = tree["410922"], clock.today()
+    child = make_child(tree["410922100201"], schooling=Schooling.DROPPED_OUT)
+    make_child(tree["410922100202"], guardian_assessment=GuardianAssessment.NONE)
+    assert _stored(county, today) == _live(county, today) != []
+    visit(child, cast["cadre_a"], today - timedelta(days=20))
+    assert _stored(county, today) == _live(county, today)
+    level_override_set(
+        child=child, user=cast["township"], rank=1, reason="复核", until=today + timedelta(days=5)
+    )
+    assert _stored(county, today) == _live(county, today)
+    records.record_exit(
+        record=child, user=cast["cadre_a"], reason=ExitReason.MOVED_OUT, date=today, note="", version=1
+    )
+    assert _stored(county, today) == _live(county, today)
+    assert [row[0] for row in _stored(county, today)] == ["410922100202"]
+
+
+def test_stored_counts_stand_only_for_today_and_the_levels_they_were_counted_with(tree, cast):
+    county, today = tree["410922"], clock.today()
+    make_child(tree["410922100201"], schooling=Schooling.DROPPED_OUT)
+    assert _stored(county, today) is not None
+    assert _stored(county, today + timedelta(days=1)) is None
+    RiskLevel.objects.filter(rank=2).update(visit_interval_days=10)
+    assert _stored(county, today) is None
+    assert village_counts_rebuild() == 1
+    assert _stored(county, today) == _live(county, today)
+    assert region_counts(county, today).by_rank == {1: 0, 2: 1, 3: 0, 4: 0}
