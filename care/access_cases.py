@@ -63,7 +63,7 @@ def referrals_for(user):
     if policy.has_role(user, Role.LIAISON):
         if not user.organisation_id:
             return Referral.objects.none()
-        return Referral.objects.filter(unit_id=user.organisation_id)
+        return Referral.objects.filter(unit_id=user.organisation_id).in_prefixes(policy.scope_prefixes(user))
     prefixes = policy.care_prefixes(user)
     queryset = Referral.objects.in_prefixes(prefixes)
     if not policy.has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE):

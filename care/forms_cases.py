@@ -7,22 +7,27 @@ more, and a few lines of text. Every refusal of the services is shown on these s
 import datetime
 
 from django import forms
+from django.utils import timezone
 
 from care.cases import member_units
-from care.models import DisposalKind, GuardianshipMeasure, HelpKind, ReportKind, Urgency
+from care.models import (
+    OPEN_REFERRAL_STATES,
+    Case,
+    Disposal,
+    DisposalKind,
+    GuardianshipMeasure,
+    HelpKind,
+    Referral,
+    ReportKind,
+    Urgency,
+)
 from workflow import clock
 
 PLAN_ROWS = 3  # blank rows of a help plan (items beyond them: a second plan is not needed)
 REFERRAL_DAYS = 15  # a referral's deadline, unless the referrer sets another
-
-
-def _text(max_length, required=True, rows=None, **messages):
-    widget = (
-        forms.Textarea(attrs={"class": "form-control", "rows": rows})
-        if rows
-        else forms.TextInput(attrs={"class": "form-control"})
-    )
-    return forms.CharField(max_length=max_length, required=required, widget=widget, error_messages=messages)
+# The same report, disposal or referral sent again by the same person within this time is a double
+# tap or a resent form, refused on the form rather than written twice.
+REPEAT_WINDOW = datetime.timedelta(minutes=10)
 
 
 def _moment(label):
@@ -97,9 +102,9 @@ class ReportForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
 
-    def __init__(self, *args, child=None, villages=None, **kwargs):
+    def __init__(self, *args, user, child=None, villages=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.child = child
+        self.user, self.child = user, child
         if child is not None:
             for name in ("village", "provisional_name", "provisional_note"):
                 del self.fields[name]
@@ -115,7 +120,24 @@ class ReportForm(forms.Form):
                 self.add_error("village", "请选择儿童所在的村（社区）。")
             if not (data.get("provisional_name") or "").strip():
                 self.add_error(None, "请选择已登记的儿童，或填写尚未登记儿童的姓名。")
+        if not self.errors:
+            self._refuse_repeat(data)
         return data
+
+    def _refuse_repeat(self, data):
+        same = Case.objects.open().filter(
+            reported_by=self.user,
+            kind=data["kind"],
+            description=data["description"].strip(),
+            reported_at__gte=timezone.now() - REPEAT_WINDOW,
+        )
+        if self.child is not None:
+            same = same.filter(child=self.child)
+        else:
+            same = same.filter(village=data["village"], provisional_name=data["provisional_name"].strip())
+        case = same.first()
+        if case is not None:
+            self.add_error(None, f"这份报告刚才已经提交过了（个案 {case.pk}），不必重复提交。")
 
     def service_data(self):
         data = dict(self.cleaned_data)
@@ -124,11 +146,10 @@ class ReportForm(forms.Form):
         return data
 
 
-class ReasonForm(forms.Form):
-    reason = _text(300, required=False)
-
-
 class DisposalForm(forms.Form):
+    """A disposal of ``case`` by ``user``; the same one sent again at once is refused (admonitions
+    are counted: care.rules.revocation_grounds)."""
+
     kind = forms.ChoiceField(
         label="处置措施",
         choices=[("", "请选择")] + DisposalKind.choices,
@@ -138,6 +159,25 @@ class DisposalForm(forms.Form):
     note = forms.CharField(
         label="说明", max_length=300, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+
+    def __init__(self, *args, case, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case, self.user = case, user
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not self.errors
+            and Disposal.objects.filter(
+                case=self.case,
+                kind=data["kind"],
+                note=data["note"].strip(),
+                done_by=self.user,
+                done_at__gte=timezone.now() - REPEAT_WINDOW,
+            ).exists()
+        ):
+            self.add_error(None, "刚才已经记录过这项处置措施，不必重复提交。")
+        return data
 
 
 class AssessmentForm(forms.Form):
@@ -252,8 +292,9 @@ class ReferralForm(forms.Form):
         error_messages={"required": "请填写办理期限。", "invalid": "办理期限格式不对。"},
     )
 
-    def __init__(self, *args, today=None, **kwargs):
+    def __init__(self, *args, child, today=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.child = child
         today = today or clock.today()
         self.fields["unit"].queryset = member_units()
         self.fields["due_on"].widget = forms.DateInput(
@@ -266,6 +307,18 @@ class ReferralForm(forms.Form):
             format="%Y-%m-%d",
         )
         self.fields["due_on"].initial = today + datetime.timedelta(days=REFERRAL_DAYS)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            same = Referral.objects.filter(
+                child=self.child, unit=data["unit"], need=data["need"].strip(), state__in=OPEN_REFERRAL_STATES
+            ).first()
+            if same is not None:
+                self.add_error(
+                    None, f"已经向{data['unit'].name}转介过这件事（期限 {same.due_on:%Y-%m-%d}），尚未办结。"
+                )
+        return data
 
 
 class CaseFilterForm(forms.Form):

@@ -112,6 +112,7 @@ def report_new(request):
         preset = None
     form = ReportForm(
         request.POST or None,
+        user=request.user,
         child=child,
         villages=access_cases.report_villages(request.user),
         initial={"village": preset.pk} if preset else None,
@@ -190,11 +191,15 @@ def _case_page(request, case, rights, *, status=200, **forms):
             if row.action in CASE_ACTIONS and row.needs_reason
         ],
         "dispose_form": forms.get("dispose_form")
-        or (DisposalForm() if rights.handle and case.state in cases.DISPOSING_STATES else None),
+        or (
+            DisposalForm(case=case, user=request.user)
+            if rights.handle and case.state in cases.DISPOSING_STATES
+            else None
+        ),
         "assess_form": forms.get("assess_form") or (AssessmentForm() if "assess" in actions else None),
         "plan_form": forms.get("plan_form") or (PlanForm() if "plan" in actions else None),
         "referral_form": forms.get("referral_form")
-        or (ReferralForm() if rights.refer and case.is_open else None),
+        or (ReferralForm(child=case.child) if rights.refer and case.is_open else None),
         "form": form,
         "handler": handler_of(case),
         "county": _county(case),
@@ -240,7 +245,7 @@ def _handler_only(rights):
 def case_dispose(request, pk):
     case, rights = access_cases.get_case_for_user(request.user, pk)
     _handler_only(rights)
-    form = DisposalForm(request.POST)
+    form = DisposalForm(request.POST, case=case, user=request.user)
     if form.is_valid():
         try:
             disposal = cases.case_dispose(user=request.user, case=case, **form.cleaned_data)
@@ -292,7 +297,7 @@ def case_refer(request, pk):
     case, rights = access_cases.get_case_for_user(request.user, pk)
     if not rights.refer:
         raise PermissionDenied("只有本村儿童主任、乡镇审核员或县级民政可以转介。")
-    form = ReferralForm(request.POST)
+    form = ReferralForm(request.POST, child=case.child)
     if form.is_valid():
         try:
             referral = cases.referral_create(
@@ -317,7 +322,7 @@ def referral_new(request, pk):
     child = care.child
     if not policy.can_refer(request.user, child):
         raise PermissionDenied("只有本村儿童主任、乡镇审核员或县级民政可以转介。")
-    form = ReferralForm(request.POST or None)
+    form = ReferralForm(request.POST or None, child=child)
     if request.method == "POST" and form.is_valid():
         try:
             referral = cases.referral_create(user=request.user, child=child, **form.cleaned_data)

@@ -750,3 +750,37 @@ def test_the_menu_gives_a_liaison_their_list(client, cast, liaisons):
     assert ("转介办理", reverse("care:unit_referrals")) in response.context["nav_items"]
     response = _login(client, cast["county"]).get(reverse("home"))
     assert [label for label, _ in response.context["nav_items"]].count("转介办理") == 0
+
+
+# --- the same form sent twice (a double tap, a resent form) ------------------------------------------
+
+
+def test_the_same_report_sent_twice_is_refused_the_second_time(client, cast, tree):
+    child = make_child(tree[A])
+    client = _login(client, cast["cadre_a"])
+    client.post(reverse("care:report_new"), {"child": child.pk, **_report()})
+    case = Case.objects.get()
+    again = client.post(reverse("care:report_new"), {"child": child.pk, **_report()})
+    assert again.context["form"].non_field_errors() == [
+        f"这份报告刚才已经提交过了（个案 {case.pk}），不必重复提交。"
+    ]
+    assert (Case.objects.count(), CaseEvent.objects.count()) == (1, 1)
+
+
+def test_the_same_disposal_and_referral_sent_twice_are_refused(client, cast, tree, units):
+    case = _accepted(tree, cast)
+    client = _login(client, cast["county"])
+    for _ in range(2):
+        response = client.post(
+            reverse("care:case_dispose", args=[case.pk]), {"kind": "admonish", "note": "训诫"}
+        )
+    assert response.context["dispose_form"].non_field_errors() == [
+        "刚才已经记录过这项处置措施，不必重复提交。"
+    ]
+    data = {"unit": units["education"].pk, "need": "辍学劝返", "due_on": clock.today().isoformat()}
+    for _ in range(2):
+        response = client.post(reverse("care:case_refer", args=[case.pk]), data)
+    assert response.context["referral_form"].non_field_errors() == [
+        f"已经向教育局转介过这件事（期限 {clock.today():%Y-%m-%d}），尚未办结。"
+    ]
+    assert (Disposal.objects.count(), Referral.objects.count()) == (1, 1)
