@@ -26,9 +26,9 @@ On a fresh load the boards' counts are checked against what the generator meant 
 due, overdue) and each list's 共 N 人 against the board; a recorded visit must move its child's
 clock. --quick (for .ci/run): 2,000 children, 2 requests per page; timings are printed, not judged.
 
-TODO: the issue's 50,000 reports (issue 15 item 3: reports, cases and referrals) are not loaded:
-this bench covers levels, visits, boards and lists; load the reports and cases by COPY here and
-time the boards with them open and past deadline.
+Reports: one case for every 20 children (50,000 at 1,000,000) in the mix of states the demo has,
+a third of the open ones past their deadline, and a referral for every 50 children to the member
+units — written by COPY (registry.bulk.insert) so the boards count them open and late.
 """
 
 import argparse
@@ -333,6 +333,82 @@ def care_fill(today):
     return history
 
 
+CASES_PER_CHILD, REFERRALS_PER_CHILD = 1 / 20, 1 / 50
+_CASE_STATES = [
+    ("reported", 0.2), ("disposing", 0.25), ("assessed", 0.1), ("helping", 0.2), ("closing", 0.05),
+    ("closed", 0.15), ("rejected", 0.05),
+]  # fmt: skip
+
+
+def cases_fill(total, seed=151):
+    """COPY one case per 20 children and one referral per 50 (registry.bulk.insert); returns the count."""
+    import datetime
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import Organisation, OrganisationKind
+    from care.models import SENSITIVE_KINDS, Case, Referral, ReportKind
+    from registry import bulk
+    from registry.models import Child
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    children = list(Child.objects.order_by("pk").values_list("pk", "village_id", "village_code"))
+    picked = rng.sample(children, int(total * CASES_PER_CHILD))
+    kinds = ReportKind.values
+    states, weights = zip(*_CASE_STATES, strict=True)
+    rows = []
+    for pk, village_id, code in picked:
+        kind = rng.choice(kinds)
+        state = rng.choices(states, weights)[0]
+        reported = now - datetime.timedelta(hours=rng.randint(1, 24 * 120))
+        late = state in ("reported", "disposing", "assessed") and rng.random() < 1 / 3
+        hours = -rng.randint(1, 200) if late else rng.randint(1, 300)
+        clock_runs = state in ("reported", "disposing", "assessed")
+        ended = state in ("closed", "rejected")
+        rows.append({
+            "child_id": pk, "village_id": village_id, "village_code": code, "kind": kind,
+            "sensitive": kind in SENSITIVE_KINDS, "urgency": "urgent" if rng.random() < 0.2 else "normal",
+            "reporter_kind": "village", "reported_at": reported, "description": "基准测试生成的报告",
+            "state": state, "state_since": reported,
+            "accepted_at": None if state in ("reported", "rejected") else reported,
+            "deadline_at": now + datetime.timedelta(hours=hours) if clock_runs else None,
+            "escalation": 1 if late else 0, "closed_at": reported if ended else None,
+        })  # fmt: skip
+    units = list(Organisation.objects.filter(kind=OrganisationKind.MEMBER_UNIT).values_list("pk", flat=True))
+    if not units:
+        from accounts.services import organisations_seed_member_units
+        from registry.models import Region
+
+        organisations_seed_member_units(city=Region.objects.get(code=CITY_CODE))
+        units = list(
+            Organisation.objects.filter(kind=OrganisationKind.MEMBER_UNIT).values_list("pk", flat=True)
+        )
+    officer = _any_user_pk()
+    with transaction.atomic():
+        bulk.insert(Case, rows)
+        referred = rng.sample(children, int(total * REFERRALS_PER_CHILD))
+        today = timezone.localdate()
+        bulk.insert(Referral, [
+            {
+                "child_id": pk, "village_code": code, "unit_id": rng.choice(units), "need": "基准测试转介",
+                "due_on": today + datetime.timedelta(days=rng.randint(-20, 30)),
+                "state": rng.choice(["sent", "accepted", "done", "declined"]), "referred_by_id": officer,
+                "referred_at": now,
+            }
+            for pk, _, code in referred
+        ])  # fmt: skip
+    _common.vacuum_analyze("care_case", "care_referral")
+    return len(rows)
+
+
+def _any_user_pk():
+    from accounts.models import User
+
+    return User.objects.order_by("pk").values_list("pk", flat=True).first()
+
+
 def care_loaded(total):
     from care.models import ChildCare, Visit
 
@@ -611,6 +687,16 @@ def main():
                 survey_bench.children_fill(registry_bench, args.children, survey_bench.REFERENCE_DATE)
         with stopwatch(f"写入关爱状态与 {VISITS_PER_CHILD * args.children:,} 条走访记录（合计）"):
             history = care_fill(today)
+    from django.db import connection
+
+    from care.models import Case
+
+    wanted = int(args.children * CASES_PER_CHILD)
+    if Case.objects.count() != wanted:
+        with stopwatch(f"写入 {wanted:,} 件个案与 {int(args.children * REFERRALS_PER_CHILD):,} 件转介"):
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE care_case, care_referral CASCADE")
+            cases_fill(args.children)
     with stopwatch("重算各村今日关爱统计（run_worker 每小时一次：care.services.village_counts_rebuild）"):
         village_counts_rebuild()
     city = Region.objects.get(code=CITY_CODE)
