@@ -28,11 +28,14 @@ from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
 from accounts import activation
-from accounts.models import AccountActivation, ActivationKind, Role
+from accounts.models import AccountActivation, ActivationKind, Organisation, OrganisationKind, Role
 from accounts.services import role_permissions_apply
 from audit.models import AuditEvent
+from care import cases as care_cases
 from care import services as care_services
-from care.models import ChildCare, LevelOverride, Visit
+from care.models import Case, CaseEvent, ChildCare, Disposal, LevelOverride, PlanItem, Referral, Visit
+from care.views_cases import CASE_ACTIONS
+from care.workflows import REFERRAL
 from registry import records
 from registry.choices import Category
 from registry.export import XLSX
@@ -101,9 +104,26 @@ PARAMS = {
     "care:visit_correct": {"pk": "visit"},
     "care:board": {"code": "care_region"},
     "care:child_list": {"code": "care_region"},
+    "care:case_list": {"code": "care_region"},
+    "care:referral_list": {"code": "care_region"},
+    "care:unit_board": {"code": "care_region"},
+    "care:referral_new": {"pk": "care_child"},
+    "care:case": {"pk": "case"},
+    "care:case_dispose": {"pk": "case"},
+    "care:case_assess": {"pk": "case"},
+    "care:case_plan": {"pk": "case"},
+    "care:case_refer": {"pk": "case"},
+    "care:case_action": {"pk": "case", "action": "case_action"},
+    "care:referral": {"pk": "referral"},
+    "care:referral_action": {"pk": "referral", "action": "referral_action"},
 }
 # Parameters that choose what to do, not whose object: every value is swept.
-CHOICES = {"return_action": sorted(RETURN_ACTIONS), "item_action": sorted(ITEM_ACTIONS)}
+CHOICES = {
+    "return_action": sorted(RETURN_ACTIONS),
+    "item_action": sorted(ITEM_ACTIONS),
+    "case_action": sorted(CASE_ACTIONS),
+    "referral_action": sorted(REFERRAL.actions),
+}
 SKIPPED_PREFIXES = ("admin/", "static/")
 
 # The standing cast's scope (tests/conftest.py) as region-code prefixes, written out rather than
@@ -125,7 +145,11 @@ REGION_SCOPE = {**RECORD_SCOPE, "sysadmin": [""]}
 # Children's levels and visits: the civil-affairs line and the supervisors; a liaison sees only
 # what is referred to their unit (issue 15 item 4), never levels or visits.
 CARE_SCOPE = {**RECORD_SCOPE, "liaison": []}
-CARE_KINDS = ("care_child", "visit", "care_region")
+# Cases: whoever follows the child's care (the cast's liaison belongs to no 公安 unit).
+CARE_KINDS = ("care_child", "visit", "care_region", "case")
+# Referrals: the care line, and the liaison of the unit they are addressed to (the world's go to
+# the cast liaison's own unit, 教育局 of this city; the other city's to its own 教育局).
+REFERRAL_SCOPE = {**CARE_SCOPE, "liaison": ["4109"]}
 # Accounts and their activation codes: the system and security administrators' (三权分立), nobody else's.
 ACCOUNT_SCOPE = {**dict.fromkeys(RECORD_SCOPE, []), "sysadmin": [""], "secadmin": [""]}
 ROLES = list(RECORD_SCOPE)
@@ -318,6 +342,31 @@ def build_world(cast, tree):
             )  # fmt: skip
             care_services.care_refresh([pk])
         objects["visit"].append((code, visit.pk))
+    # Reports and referrals: an open case about each child (opened by the system, as a record's
+    # 无人监护 flag does) and a referral of it to 教育局 of the child's city; the cast's liaison is
+    # this city's 教育局 liaison.
+    units = {
+        city: Organisation.objects.create(
+            name="教育局", code="education", kind=OrganisationKind.MEMBER_UNIT, region=regions[city]
+        )
+        for city in ("4109", "4102")
+    }
+    cast["liaison"].organisation = units["4109"]
+    cast["liaison"].save(update_fields=["organisation"])
+    objects["units"] = units
+    objects["case"], objects["referral"] = [], []
+    for code, pk in objects["record"]["children"]:
+        child = Child.objects.select_related("village").get(pk=pk)
+        case = care_cases.case_open(
+            user=None, village=child.village, child=child, kind="unsupervised", description="独自在家"
+        )
+        referral = Referral.objects.create(
+            child=child, case=case, village_code=code, unit=units[code[:4] if code[:4] in units else "4109"],
+            need="辍学劝返", due_on=clock.today() + timedelta(days=15), referred_by=city_x,
+            referred_at=timezone.now(),
+        )  # fmt: skip
+        objects["case"].append((code, case.pk))
+        objects["referral"].append((code, referral.pk))
     objects["users"] = cast
     return objects
 
@@ -333,6 +382,7 @@ def fills(world, pattern, role):
     objects in scope that varies one of them, and every combination with one object out."""
     scopes = {"region": REGION_SCOPE[role], "account": ACCOUNT_SCOPE[role], "activation": ACCOUNT_SCOPE[role]}
     scopes.update(dict.fromkeys(CARE_KINDS, CARE_SCOPE[role]))
+    scopes["referral"] = REFERRAL_SCOPE[role]
     params = PARAMS.get(pattern.name, {})
     inside, outside, fixed = {}, {}, []
     for name, kind in params.items():
@@ -409,6 +459,9 @@ def _state():
         sorted(Visit.objects.values_list("pk", "child", "corrects")),
         sorted(LevelOverride.objects.values_list("pk", "child", "rank")),
         sorted(ChildCare.objects.values_list("pk", "override_rank", "override_until", "counted_from")),
+        sorted(Case.objects.values_list("pk", "state", "village_code")),
+        sorted(Referral.objects.values_list("pk", "state", "answer")),
+        [model.objects.count() for model in (CaseEvent, Disposal, PlanItem)],
     ]
 
 
@@ -883,7 +936,184 @@ def _visit_data(world, kw):
 CARE_READERS_ONLY = {"county": 403, "city": 403, "supervisor": 403}
 
 
+# Reports, cases and referrals (issue 15 items 3 and 4).
+CASE_READERS = {"cadre_a", "cadre_b", "cadre_c", "township", "county", "city", "supervisor"}
+HANDLERS = "只有本乡镇的审核员（儿童督导员）或本县民政可以办理该个案（涉侵害个案由县级民政办理）。"
+REFERRERS = {"cadre_a", "cadre_b", "cadre_c", "township", "county"}
+
+
+def _set_case(state):
+    def prepare(world, kw):
+        Case.objects.filter(pk=kw["pk"]).update(
+            state=state, accepted_at=None if state == "reported" else timezone.now()
+        )
+        return kw
+
+    return prepare
+
+
+def _case_action(action, start, end, allowed, refusal, again, reason=""):
+    """A case's ``action`` (a CASE row posted by a button) from ``start`` to ``end``."""
+    return Post(
+        targets=lambda world: [(code, {"pk": pk, "action": action}) for code, pk in world["case"]],
+        prepare=_set_case(start),
+        data=lambda world, kw: {"reason": reason} if reason else {},
+        result=lambda kw: Case.objects.get(pk=kw["pk"]).state,
+        expected=lambda before: end,
+        allowed=frozenset(allowed),
+        refused=dict.fromkeys(CASE_READERS - set(allowed), refusal),
+        replay=again,
+    )
+
+
+def _case_form(start, data, result, expected):
+    """A form of the case page (处置, 评估, 帮扶计划): the township or the county; others who read the
+    case are refused before any form (403); the same form sent again is refused on it."""
+    return Post(
+        targets=_objects("case"),
+        prepare=_set_case(start),
+        data=data,
+        result=result,
+        expected=expected,
+        allowed=frozenset({"township", "county"}),
+        refused=dict.fromkeys(CASE_READERS - {"township", "county"}, 403),
+        replay=FORM,
+    )
+
+
+def _unit_of(world, kw, model):
+    code = model.objects.get(pk=kw["pk"]).village_code
+    return world["units"]["4102" if code.startswith("4102") else "4109"].pk
+
+
+def _referral_data(model, need):
+    return lambda world, kw: {
+        "unit": _unit_of(world, kw, model),
+        "need": need,
+        "due_on": (clock.today() + timedelta(days=10)).isoformat(),
+    }
+
+
+def _set_referral(state):
+    def prepare(world, kw):
+        Referral.objects.filter(pk=kw["pk"]).update(state=state)
+        return kw
+
+    return prepare
+
+
+def _referral_action(action, start, end, again, reason=""):
+    """A referral's ``action`` (a REFERRAL row): the liaison of its unit only."""
+    return Post(
+        targets=lambda world: [(code, {"pk": pk, "action": action}) for code, pk in world["referral"]],
+        prepare=_set_referral(start),
+        data=lambda world, kw: {"reason": reason} if reason else {},
+        result=lambda kw: Referral.objects.get(pk=kw["pk"]).state,
+        expected=lambda before: end,
+        allowed=frozenset({"liaison"}),
+        refused=dict.fromkeys(CASE_READERS, "只有接收转介的成员单位联络员可以办理。"),
+        replay=again,
+    )
+
+
+REPORTERS = CASE_READERS | {"liaison"}
+
+CASE_POSTS = {
+    # A report of a child not yet registered, in each village: every reader of records there; a
+    # village outside one's scope is the form's error; a resent report is refused on the form.
+    "care:report_new": Post(
+        targets=_villages,
+        data=lambda world, kw: {
+            "village": _region(kw["village"]).pk,
+            "provisional_name": "王小花",
+            "kind": "unsupervised",
+            "urgency": "urgent",
+            "description": "独自在家三天",
+        },
+        result=lambda kw: Case.objects.filter(village_code=kw["village"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset(REPORTERS),
+        refused={},
+        outside=dict.fromkeys(REPORTERS, FORM),
+        replay=FORM,
+    ),
+    "care:case_action:accept": _case_action(
+        "accept", "reported", "disposing", {"township", "county"}, HANDLERS,
+        "该个案当前为「应急处置」，不能受理。",
+    ),
+    "care:case_action:reject": _case_action(
+        "reject", "reported", "rejected", {"township", "county"}, HANDLERS,
+        "该个案当前为「不予受理」，不能不予受理。", reason="经核实无险情",
+    ),
+    "care:case_action:request_close": _case_action(
+        "request_close", "helping", "closing", {"township", "county"}, HANDLERS,
+        "该个案当前为「待县级批准结案」，不能申请结案。", reason="监护已落实",
+    ),
+    "care:case_action:approve_close": _case_action(
+        "approve_close", "closing", "closed", {"county"}, "只有本县的县级民政可以批准结案。",
+        "该个案当前为「已结案」，不能批准结案。",
+    ),
+    "care:case_action:return_close": _case_action(
+        "return_close", "closing", "helping", {"county"}, "只有本县的县级民政可以退回结案申请。",
+        "该个案当前为「帮扶中」，不能退回继续帮扶。", reason="计划未完成",
+    ),
+    "care:case_dispose": _case_form(
+        "disposing",
+        lambda world, kw: {"kind": "admonish", "note": "训诫父母"},
+        lambda kw: Disposal.objects.filter(case=kw["pk"]).count(),
+        lambda before: before + 1,
+    ),
+    "care:case_assess": _case_form(
+        "disposing",
+        lambda world, kw: {"safety": "安全", "guardianship": "姑姑照看", "health": "良好"},
+        lambda kw: Case.objects.get(pk=kw["pk"]).state,
+        lambda before: "assessed",
+    ),
+    "care:case_plan": _case_form(
+        "assessed",
+        lambda world, kw: {
+            "kind_0": "guardianship_guidance",
+            "owner_0": "儿童主任",
+            "due_on_0": (clock.today() + timedelta(days=30)).isoformat(),
+        },
+        lambda kw: Case.objects.get(pk=kw["pk"]).state,
+        lambda before: "helping",
+    ),
+    # A referral from the case page and from the child's page: the village's child director, the
+    # township, the county; the city office and the supervisors read and are refused (403).
+    "care:case_refer": Post(
+        targets=_objects("case"),
+        prepare=_set_case("disposing"),
+        data=_referral_data(Case, "家庭教育指导"),
+        result=lambda kw: Referral.objects.filter(case=kw["pk"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset(REFERRERS),
+        refused={"city": 403, "supervisor": 403},
+        replay=FORM,
+    ),
+    "care:referral_new": Post(
+        targets=_objects("care_child"),
+        data=_referral_data(Child, "家庭教育指导"),
+        result=lambda kw: Referral.objects.filter(child=kw["pk"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset(REFERRERS),
+        refused={"city": 403, "supervisor": 403},
+        replay=FORM,
+    ),
+    "care:referral_action:accept": _referral_action(
+        "accept", "sent", "accepted", "该转介当前为「办理中」，不能接收办理。"
+    ),
+    "care:referral_action:decline": _referral_action(
+        "decline", "sent", "declined", "该转介当前为「已退回」，不能退回。", reason="不属本单位职责"
+    ),
+    "care:referral_action:complete": _referral_action(
+        "complete", "accepted", "done", "该转介当前为「已办结」，不能办结。", reason="已劝返入学"
+    ),
+}  # fmt: skip
+
+
 POSTS = {
+    **CASE_POSTS,
     **{
         f"record_create:{kind}": _record_create(kind, make)
         for kind, make in (
@@ -1262,6 +1492,10 @@ def _expected(post, role, inside):
 def _post_scope(key, role):
     if key.startswith("activation"):
         return ACCOUNT_SCOPE[role]
+    if key == "care:report_new":
+        return RECORD_SCOPE[role]  # a report may be made by whoever reads records there
+    if key.startswith("care:referral_action"):
+        return REFERRAL_SCOPE[role]
     return CARE_SCOPE[role] if key.startswith(NAMESPACES) else RECORD_SCOPE[role]
 
 
