@@ -66,11 +66,13 @@ def accept_hours(case, hours=None):
     return hours[step]
 
 
-def handler_of(case):
-    """Who handles ``case``, in words (the county's civil affairs alone for an abuse case)."""
+def handler_of(case, county=None):
+    """Who handles ``case``, in words: the county's civil affairs (``county``'s 民政局 when given)
+    alone for an abuse case, the township's reviewer or the county otherwise."""
+    civil_affairs = f"{county.name}民政局" if county else "县级民政"
     if case.sensitive:
-        return "县级民政"
-    return "乡镇审核员（儿童督导员）或县级民政"
+        return civil_affairs
+    return f"乡镇审核员（儿童督导员）或{civil_affairs}"
 
 
 def badges(case, now):

@@ -163,7 +163,7 @@ def _case_page(request, case, rights, *, status=200, **forms):
         return render(
             request,
             "care/case_hidden.html",
-            {"case": case, "handler": handler_of(case), "county": _county(case)},
+            {"case": case, "handler": handler_of(case, _county(case))},
             status=status,
         )
     now = timezone.now()
@@ -201,8 +201,7 @@ def _case_page(request, case, rights, *, status=200, **forms):
         "referral_form": forms.get("referral_form")
         or (ReferralForm(child=case.child) if rights.refer and case.is_open else None),
         "form": form,
-        "handler": handler_of(case),
-        "county": _county(case),
+        "handler": handler_of(case, _county(case)),
         "path": _ancestors(request.user, case.village) + [case.village],
     }
     _audit_case_view(request, case, "")

@@ -255,7 +255,7 @@ def test_abuse_case_content_is_hidden_from_the_villages_cadre_and_the_township(c
         body = response.content.decode()
         assert (response.status_code, response.templates[0].name) == (200, "care/case_hidden.html")
         assert ("手臂有伤" in body, "疑似遭受家庭暴力" in body) == (False, False)
-        assert "该儿童有一个未结个案（待受理），由县1县级民政办理。" in body
+        assert "该儿童有一个未结个案（待受理），由县1民政局办理。" in body
     child_page = _login(client, cast["cadre_a"]).get(reverse("care:child", args=[case.child_id]))
     [row] = child_page.context["case_rows"]
     assert (row.read, row.handler) == (False, "县级民政")
