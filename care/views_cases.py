@@ -65,26 +65,27 @@ def _report_child(request):
 
 
 def _search(request, villages):
-    """Children of one village found by name, for a reporter who works across villages (a liaison):
-    (village code, words, [ChildShown]); masked as the registry's pages show them to a liaison."""
+    """Children found by name, in one village or (none chosen) anywhere the reporter may report —
+    for a reporter who works across villages (a liaison): (village code, words, [ChildShown]),
+    masked as the registry's pages show them to a liaison; at most SEARCH_ROWS."""
     code, words = request.GET.get("village", ""), request.GET.get("q", "").strip()
     village = next((v for v in villages if v.code == code), None)
-    if village is None or not words:
+    if not words:
         return code, words, None
-    found = (
-        Child.objects.in_prefixes(access_cases.report_prefixes(request.user))
-        .filter(village=village, status=RecordStatus.ACTIVE, name__contains=words)
-        .select_related("village")
-        .order_by("name", "pk")[:SEARCH_ROWS]
+    found = Child.objects.in_prefixes(access_cases.report_prefixes(request.user)).filter(
+        status=RecordStatus.ACTIVE, name__contains=words
     )
-    masked = policy.sees_masked_records(request.user)
+    if village is not None:
+        found = found.filter(village=village)
+    found = found.select_related("village").order_by("name", "pk")[:SEARCH_ROWS]
     records.access_log_write(
         request,
         AuditEvent.Action.LIST,
         "child",
         count=len(found),
-        detail=f"报告险情：按姓名查找（{village.name}）",
+        detail=f"报告险情：按姓名查找（{village.name if village else '全部村（社区）'}）",
     )
+    masked = policy.sees_masked_records(request.user)
     return code, words, [ChildShown(child, masked) for child in found]
 
 

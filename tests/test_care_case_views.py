@@ -183,6 +183,20 @@ def test_a_liaison_finds_the_child_by_village_and_name_masked_and_reports(client
     assert _messages(response) == ["报告已提交，乡镇或县级民政将在24小时内受理。"]
 
 
+def test_a_report_search_by_name_alone_looks_in_every_village_of_the_scope(client, cast, tree, liaisons):
+    here, there = make_child(tree[A], name="赵小明"), make_child(tree[C], name="赵小明")
+    make_child(tree[B], name="钱小红")
+    client = _login(client, liaisons["education"])
+    page = client.get(reverse("care:report_new"), {"village": "", "q": "赵小明"})
+    assert [c.child.pk for c in page.context["found"]] == [here.pk, there.pk]
+    page = client.get(reverse("care:report_new"), {"village": C, "q": "赵小明"})
+    assert [c.child.pk for c in page.context["found"]] == [there.pk]
+    # A cadre searches within the village only; the neighbour's child is never found.
+    page = _login(client, cast["cadre_b"]).get(reverse("care:report_new"), {"q": "赵小明"})
+    assert page.context["found"] == []
+    assert AuditEvent.objects.filter(action="list", detail__startswith="报告险情：按姓名查找").count() == 3
+
+
 # --- the case page --------------------------------------------------------------------------------
 
 
