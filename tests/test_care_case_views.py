@@ -737,6 +737,7 @@ def test_liaison_home_opens_on_their_units_referrals_overdue_first(client, cast,
     body = response.content.decode()
     assert body.count(f'href="{reverse("care:unit_referrals")}"') == 2  # the section and the menu
     assert body.count('id="report-button"') == 1
+    assert body.index('id="unit-waiting"') < body.index('id="report-button"')  # opens on the referrals
 
 
 def test_county_home_shows_late_cases_and_referrals(client, cast, tree, units):
@@ -757,6 +758,7 @@ def test_county_home_shows_late_cases_and_referrals(client, cast, tree, units):
 def test_cadre_home_has_the_report_button(client, cast, tree):
     body = _login(client, cast["cadre_a"]).get(reverse("home")).content.decode()
     assert body.count(f'href="{reverse("care:report_new")}" id="report-button"') == 1
+    assert body.index('id="care-week"') < body.index('id="report-button"')  # still opens on the week
 
 
 def test_the_menu_gives_a_liaison_their_list(client, cast, liaisons):
