@@ -22,6 +22,8 @@ def navigation(request):
         items.append(("关爱服务", reverse("care:board", kwargs={"code": full_code(care[0])})))
     if policy.has_role(user, Role.LIAISON):
         items.append(("转介办理", reverse("care:unit_referrals")))
+    if policy.can_take_calls(user):
+        items.append(("热线来电", reverse("care:hotline")))
     if policy.can_follow_supervision(user):
         items.append(("督导", reverse("inspection_list")))
     if policy.import_prefixes(user):

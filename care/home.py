@@ -14,7 +14,8 @@ from accounts import policy
 from accounts.models import Role
 from care import access_cases, listing, services
 from care.boards import late_cases, late_referrals, region_counts
-from care.models import OPEN_REFERRAL_STATES, Case, Visit
+from care.models import OPEN_REFERRAL_STATES, Case, HotlineCall, Visit
+from care.workers import care_worker_gaps
 from registry.codes import full_code
 from registry.models import Region
 from workflow import clock
@@ -87,11 +88,30 @@ def late_work(user, roots, on):
     return {"cases": cases, "referrals": referrals}
 
 
+def hotline_today(user, on):
+    """A hotline operator's home: the calls received on ``on`` in the operator's city, newest first."""
+    start = timezone.make_aware(datetime.datetime.combine(on, datetime.time.min))
+    return list(
+        HotlineCall.objects.filter(policy.prefixes_q(policy.scope_prefixes(user), "region_code"))
+        .filter(received_at__gte=start, received_at__lt=start + datetime.timedelta(days=1))
+        .select_related("operator", "region", "child", "case")
+        .order_by("-received_at", "-pk")[:WEEK_ROWS]
+    )
+
+
+def people_links(township):
+    """A township reviewer's links to the 督导日志 and to who visits, with the gaps where nobody is named."""
+    villages, townships = care_worker_gaps(township)
+    return {"township": township, "gaps": villages.count() + townships.count()}
+
+
 def home_context(user):
     """``care_week`` for a village cadre, ``care_headlines`` [(region, CareCounts)] for the others
     who follow care (and ``care_late`` for a county or the city); ``care_referrals`` for a
     member unit's liaison; nothing for anyone else."""
     on = clock.today()
+    if policy.can_take_calls(user):
+        return {"hotline_today": hotline_today(user, on)}
     if policy.has_role(user, Role.LIAISON):
         return {"care_referrals": unit_waiting(user, on), "care_may_report": True}
     if not policy.care_prefixes(user):
@@ -105,4 +125,6 @@ def home_context(user):
     }
     if policy.has_role(user, Role.COUNTY_OFFICER, Role.CITY_OFFICE):
         context["care_late"] = late_work(user, roots, on)
+    if policy.has_role(user, Role.TOWNSHIP_REVIEWER) and roots:
+        context["care_people"] = people_links(roots[0])
     return context

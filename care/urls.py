@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from care import views, views_cases
+from care import views, views_cases, views_people
 
 app_name = "care"
 
@@ -27,4 +27,9 @@ urlpatterns = [
     path("referrals/", views_cases.unit_referrals, name="unit_referrals"),
     path("referrals/<int:pk>/", views_cases.referral_detail, name="referral"),
     path("referrals/<int:pk>/<str:action>/", views_cases.referral_action, name="referral_action"),
+    path("regions/<str:code>/workers/", views_people.care_workers, name="workers"),
+    path("regions/<str:code>/workers/appoint/", views_people.care_worker_appoint, name="worker_appoint"),
+    path("regions/<str:code>/diary/", views_people.diary, name="diary"),
+    path("hotline/", views_people.hotline_calls, name="hotline"),
+    path("hotline/new/", views_people.hotline_new, name="hotline_new"),
 ]

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import policy
 from audit.models import AuditEvent
-from care import access, listing, services
+from care import access, listing, services, workers
 from care.boards import counts_by_child_region
 from care.forms import MET_SUGGESTIONS, OverrideForm, VisitCorrectionForm, VisitForm
 from care.models import LevelOverride, Visit
@@ -236,6 +236,7 @@ def board(request, code):
         "ancestors": _ancestors(request.user, region),
         "on_query": _query(on),
         "may_report": policy.can_open_report(request.user, region),
+        "worker_gaps": sum(gaps.count() for gaps in workers.care_worker_gaps(region)),
     }
     if is_village:
         queryset = listing.children_in(region, on, level_rows=level_rows)

@@ -8,12 +8,15 @@ from datetime import date, timedelta
 
 import factory
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import TOTP
 from stdnum.cn import ric
 
 from accounts.models import Organisation, OrganisationKind, Role, User
 from care import cases as care_cases
+from care import hotline as care_hotline
 from care import services as care_services
+from care import workers as care_workers
 from registry import records
 from registry.choices import (
     GuardianAssessment,
@@ -417,3 +420,24 @@ def make_referral(case, user, unit, *, need="辍学劝返", days=15, **fields):
         due_on=clock.today() + timedelta(days=days),
         **fields,
     )
+
+
+# --- who visits and the hotline (issue 15 items 5 and 6) -----------------------------------------
+
+
+def make_care_worker(region, user, *, name="张主任", phone="13800000001", days_ago=30, **fields):
+    """A village's 儿童主任 (a township's 儿童督导员) named by ``user`` through care.workers."""
+    kind = "director" if region.level == "village" else "supervisor"
+    return care_workers.care_worker_appoint(
+        user=user, region=region, kind=kind, name=name, phone=phone,
+        since=clock.today() - timedelta(days=days_ago), **fields,
+    )  # fmt: skip
+
+
+def make_call(operator, region, *, minutes_ago=5, summary="来电反映邻居家孩子无人照看。", **fields):
+    """A consultation (or, with ``outcome="report"``, a report) logged through care.hotline."""
+    data = {"caller_kind": "neighbour", "outcome": "consultation", "answer": "已告知可向村委会反映。"}
+    return care_hotline.hotline_call_log(
+        user=operator, region=region, summary=summary,
+        received_at=timezone.now() - timedelta(minutes=minutes_ago), **{**data, **fields},
+    )  # fmt: skip
