@@ -287,17 +287,18 @@ def _xlsx_extents(content):
                 continue
             name, visible = sheets[info.filename]
             scan = _SheetScan(name)
-            scan.feed_all(partial(_inflated, archive, info))
+            scan.feed_all(partial(_inflated, archive, info, content))
             extent = scan.extent(visible=visible, xml_bytes=info.file_size)
             _judge(extent)  # at once: the next sheet may be big
             extents.append(extent)
         return extents
 
 
-def _inflated(archive, info):
+def _inflated(archive, info, content=None):
     """``info``'s part in chunks of at most _CHUNK_BYTES, as its compressed bytes really
     inflate: a part that inflates to more (or less) than its header declares is refused — the
-    declared sizes are what the zip-bomb limit counted, a lying header must not get past it."""
+    declared sizes are what the zip-bomb limit counted, a lying header must not get past it.
+    ``content``: the bytes ``archive`` reads, if at hand (its part is then not copied)."""
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
         raise RosterFileError(UNREADABLE)  # Excel and WPS write deflate only, never encrypted
     fp = archive.fp
@@ -306,10 +307,14 @@ def _inflated(archive, info):
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         raise RosterFileError(UNREADABLE)
     name_length, extra_length = struct.unpack("<HH", header[26:30])
-    fp.seek(info.header_offset + 30 + name_length + extra_length)
-    compressed = fp.read(info.compress_size)
+    start = info.header_offset + 30 + name_length + extra_length
+    if content is not None:  # the archive's bytes, in memory already: not copied
+        compressed = memoryview(content)[start : start + info.compress_size]
+    else:
+        fp.seek(start)
+        compressed = memoryview(fp.read(info.compress_size))
     if info.compress_type == zipfile.ZIP_STORED:
-        chunks = (compressed[i : i + _CHUNK_BYTES] for i in range(0, len(compressed), _CHUNK_BYTES))
+        chunks = (bytes(compressed[i : i + _CHUNK_BYTES]) for i in range(0, len(compressed), _CHUNK_BYTES))
         inflater = None
     else:
         inflater = zlib.decompressobj(-15)
@@ -325,10 +330,14 @@ def _inflated(archive, info):
 
 
 def _inflate(inflater, compressed):
-    chunk = inflater.decompress(compressed, _CHUNK_BYTES)
-    while chunk:
-        yield chunk
-        chunk = inflater.decompress(inflater.unconsumed_tail, _CHUNK_BYTES)
+    """``compressed`` (a memoryview) inflated, fed a piece at a time: fed whole, every call
+    would copy what is left of it as ``unconsumed_tail`` — quadratic in the part's size (issue 14
+    item 7: the check of a 100,000-row sheet copied gigabytes)."""
+    for start in range(0, len(compressed), _CHUNK_BYTES):
+        chunk = inflater.decompress(compressed[start : start + _CHUNK_BYTES], _CHUNK_BYTES)
+        while chunk:
+            yield chunk
+            chunk = inflater.decompress(inflater.unconsumed_tail, _CHUNK_BYTES)
 
 
 def _worksheet_parts(archive, workbook):
@@ -748,26 +757,173 @@ def _read_workbook(content):
     return sheets
 
 
+# --- a big xlsx, a slice of rows at a time ---------------------------------------------------
+#
+# openpyxl's read-only mode keeps memory flat but costs about 0.3 ms a row in Python, and a sheet
+# without a <dimension> (openpyxl's own write-only files, many exports) it parses in full once
+# more for every worksheet object it builds: bench/roster_import.py measured 65 s to preview
+# 100,000 rows this way against 2.3 s for 15,362 read whole by python-calamine (issue 14 item 7).
+# So a big sheet is cut, at row boundaries, into slices of at most SLICE_BYTES of XML and
+# SLICE_CELLS cells of the sheet's width, each put in a small workbook of its own (the file's
+# styles and shared strings, the sheet's opening tags, the slice's rows) that python-calamine
+# reads: the same cells as reading the sheet whole, in the memory of one slice. Only XML in the
+# plain form (:data:`_NOT_PLAIN`) is sliced; anything else, or a slice python-calamine cannot
+# read (XML broken midway), goes on with openpyxl from the row after the last one given.
+
+SLICE_BYTES = 2 * 1024 * 1024
+SLICE_CELLS = 250_000
+_SHEET_DATA = re.compile(rb"<sheetData\s*(/?)>")
+_DIMENSION_ELEMENT = re.compile(rb"<dimension\b[^>]*>")
+_EMPTY_SHEET = (
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+)
+
+
+class _Unsliceable(Exception):
+    """The sheet (from some row on) is read by openpyxl instead."""
+
+
 def _stream_workbook(content):
-    """The visible worksheets of a big xlsx, each read row by row when asked (openpyxl read-only:
-    defusedxml parses the XML, the shared strings are held, the rows are not)."""
+    """The visible worksheets of a big xlsx, each read a slice of rows at a time when asked
+    (see above); the height is the extent :func:`check_roster` found."""
+    extents = {extent.name: extent for extent in check_roster(content)}
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheets = []
-        for worksheet in workbook.worksheets:
-            if worksheet.sheet_state != "visible":
-                continue
-            height = worksheet.max_row or MAX_ROWS  # no declared dimension: assume the most
-            if height > MAX_ROWS and worksheet.max_row:
-                raise RosterFileError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
-            sheets.append(Sheet(worksheet.title, height, partial(_stream_rows, content, worksheet.title)))
-        workbook.close()
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            workbook = SafeElementTree.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+            parts = _workbook_worksheets(archive, workbook)
     except _STREAM_ERRORS:
         raise RosterFileError(UNREADABLE) from None
-    return sheets
+    return [
+        Sheet(name, extents[name].rows if name in extents else MAX_ROWS, partial(_stream_rows, content, name))
+        for _, name, visible in parts
+        if visible
+    ]
+
+
+def _workbook_worksheets(archive, workbook):
+    """(part, name, visible) of the worksheets workbook.xml lists (not its chart sheets)."""
+    listed = [part for part in _worksheet_parts(archive, workbook)]
+    names = {sheet.get("name") for sheet in workbook.iter() if sheet.tag.rsplit("}", 1)[-1] == "sheet"}
+    return [(p, n, v) for p, n, v in listed if p.startswith(WORKSHEET_PARTS) and n in names]
 
 
 def _stream_rows(content, title):
+    """(row_number, cells) of the sheet ``title``: python-calamine a slice at a time, or openpyxl
+    from the first row a slice could not give."""
+    given = 0
+    try:
+        for number, cells in _sliced_rows(content, title):
+            given = number
+            yield number, cells
+        return
+    except _Unsliceable:
+        pass
+    for number, cells in _openpyxl_rows(content, title):
+        if number > given:
+            yield number, cells
+
+
+def _sliced_rows(content, title):
+    extent = next((e for e in check_roster(content) if e.name == title), None)
+    if extent is None:
+        raise _Unsliceable
+    rows_per_slice = max(1, SLICE_CELLS // max(extent.columns, 1))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        workbook = SafeElementTree.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+        worksheets = {part: name for part, name, _ in _workbook_worksheets(archive, workbook)}
+        part = next(p for p, name in worksheets.items() if name == title)
+        others = {
+            info.filename: (_EMPTY_SHEET if info.filename.startswith(WORKSHEET_PARTS) else archive.read(info))
+            for info in archive.infolist()
+            if info.filename != part and not info.filename.endswith("/")
+        }
+        chunks = _inflated(archive, archive.getinfo(part), content)
+    except (*_STREAM_ERRORS, StopIteration):
+        raise _Unsliceable from None
+    with archive:
+        number = 0
+        for opening, rows in _slices(chunks, rows_per_slice):
+            for row_number, cells in _slice_cells(others, part, title, opening, rows):
+                while number + 1 < row_number:  # blank rows between slices, as a whole read gives them
+                    number += 1
+                    yield number, []
+                number = row_number
+                if number > MAX_ROWS:
+                    raise RosterFileError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
+                yield number, cells
+
+
+def _slices(chunks, rows_per_slice):
+    """(the sheet's XML up to its <sheetData>, the XML of a slice's whole rows) for each slice."""
+    buffer, opening = b"", None
+    for chunk in chunks:
+        buffer += chunk
+        if opening is None:
+            match = _SHEET_DATA.search(buffer)
+            if not match:
+                if len(buffer) > SLICE_BYTES:
+                    raise _Unsliceable
+                continue
+            if match.group(1):  # <sheetData/>: no rows at all
+                return
+            opening = _DIMENSION_ELEMENT.sub(b"", buffer[: match.end()])
+            buffer = buffer[match.end() :]
+        while len(buffer) >= SLICE_BYTES or buffer.count(b"<row ", 0, SLICE_BYTES) > rows_per_slice:
+            cut = _slice_end(buffer, rows_per_slice)
+            yield opening, buffer[:cut]
+            buffer = buffer[cut:]
+    end = buffer.find(b"</sheetData>")
+    if opening is None or end < 0:
+        raise _Unsliceable  # broken off, or not a worksheet as Excel writes one
+    while buffer.count(b"<row ", 0, end) > rows_per_slice:
+        cut = _slice_end(buffer, rows_per_slice)
+        yield opening, buffer[:cut]
+        buffer, end = buffer[cut:], end - cut
+    if buffer[:end].strip():
+        yield opening, buffer[:end]
+
+
+def _slice_end(buffer, rows_per_slice):
+    """Where the slice at the start of ``buffer`` ends: at the start of a row, after at most
+    ``rows_per_slice`` rows and SLICE_BYTES of XML (one row at least)."""
+    start, seen = 0, 0
+    while seen < rows_per_slice:
+        found = buffer.find(b"<row ", start + 1)
+        if found < 0 or (found > SLICE_BYTES and seen):
+            break
+        start, seen = found, seen + 1
+    if start <= 0:
+        raise _Unsliceable  # a single row past SLICE_BYTES
+    return start
+
+
+def _slice_cells(others, part, title, opening, rows):
+    """(row_number, cells) of the slice's rows, read by python-calamine from a workbook of their own."""
+    if b"<!" in rows or b"<?" in rows or any(pattern.search(rows) for pattern in _NOT_PLAIN):
+        raise _Unsliceable  # a comment or CDATA may hide a cut; other forms are read exactly
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_STORED) as target:
+        for name, data in others.items():
+            target.writestr(name, data)
+        target.writestr(part, b"".join((opening, rows, b"</sheetData></worksheet>")))
+    book.seek(0)
+    try:
+        sheet = CalamineWorkbook.from_filelike(book).get_sheet_by_name(title)
+        start = sheet.start
+        cells = sheet.to_python() if start else []
+    except (CalamineError, ValueError, OSError):
+        raise _Unsliceable from None
+    del book
+    if not cells:
+        return
+    first_row, first_column = start
+    pad = [""] * first_column
+    for index, row in enumerate(cells):
+        yield first_row + index + 1, pad + row if pad else row
+
+
+def _openpyxl_rows(content, title):
     workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
         for number, cells in enumerate(workbook[title].iter_rows(values_only=True), start=1):
