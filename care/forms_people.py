@@ -141,7 +141,11 @@ class CallForm(forms.Form):
         label="发生了什么", choices=[("", "（请选择）"), *ReportKind.choices], required=False
     )
     urgency = forms.ChoiceField(
-        label="紧急程度", choices=Urgency.choices, initial=Urgency.NORMAL, widget=_radios()
+        label="紧急程度",
+        choices=Urgency.choices,
+        initial=Urgency.NORMAL,
+        required=False,
+        widget=_radios(),
     )
     provisional_name = forms.CharField(
         label="儿童姓名（尚未登记）", max_length=30, required=False, widget=_text(autocomplete="off")
@@ -188,7 +192,7 @@ class CallForm(forms.Form):
             "summary": data["summary"],
             "outcome": data["outcome"],
             "kind": data["kind"] if report else "",
-            "urgency": data["urgency"] if report else Urgency.NORMAL,
+            "urgency": (data["urgency"] or Urgency.NORMAL) if report else Urgency.NORMAL,
             "provisional_name": data.get("provisional_name", "") if report else "",
             "answer": "" if report else data["answer"],
         }

@@ -514,3 +514,9 @@ def test_the_same_call_sent_twice_opens_one_case(client, operator, tree):
     response = client.post(url, data)
     assert response.context["form"].errors == {"__all__": ["这个来电已经登记过了（来电时间和内容相同）。"]}
     assert (HotlineCall.objects.count(), Case.objects.count()) == (1, 1)
+
+
+def test_a_consultation_needs_no_urgency(client, operator):
+    data = {**_call(outcome="consultation", answer="已解答。"), "urgency": ""}
+    response = _login(client, operator).post(reverse("care:hotline_new") + "?step=call", data)
+    assert (response.status_code, HotlineCall.objects.get().outcome) == (302, "consultation")
