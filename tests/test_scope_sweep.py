@@ -33,7 +33,19 @@ from accounts.services import role_permissions_apply
 from audit.models import AuditEvent
 from care import cases as care_cases
 from care import services as care_services
-from care.models import Case, CaseEvent, ChildCare, Disposal, LevelOverride, PlanItem, Referral, Visit
+from care.models import (
+    CareWorker,
+    Case,
+    CaseEvent,
+    ChildCare,
+    Disposal,
+    HotlineCall,
+    LevelOverride,
+    PlanItem,
+    Referral,
+    SupervisionDiary,
+    Visit,
+)
 from care.views_cases import CASE_ACTIONS
 from care.workflows import REFERRAL
 from registry import records
@@ -104,6 +116,9 @@ PARAMS = {
     "care:visit_correct": {"pk": "visit"},
     "care:board": {"code": "care_region"},
     "care:child_list": {"code": "care_region"},
+    "care:workers": {"code": "care_region"},
+    "care:worker_appoint": {"code": "care_region"},
+    "care:diary": {"code": "care_region"},
     "care:case_list": {"code": "care_region"},
     "care:referral_list": {"code": "care_region"},
     "care:unit_board": {"code": "care_region"},
@@ -140,8 +155,9 @@ RECORD_SCOPE = {
     "sysadmin": [],  # manages accounts and regions, reads no personal records
     "secadmin": [],  # grants roles (三权分立), reads no personal records
     "auditor": [],  # reads the audit log only: no personal records, no regions
+    "hotline": [],  # the hotline's operator reads no register: finds a child only to log a call
 }
-REGION_SCOPE = {**RECORD_SCOPE, "sysadmin": [""]}
+REGION_SCOPE = {**RECORD_SCOPE, "sysadmin": [""], "hotline": ["4109"]}
 # Children's levels and visits: the civil-affairs line and the supervisors; a liaison sees only
 # what is referred to their unit (issue 15 item 4), never levels or visits.
 CARE_SCOPE = {**RECORD_SCOPE, "liaison": []}
@@ -221,6 +237,7 @@ def sweep_cast(tree):
     for key in ("sysadmin", "secadmin", "auditor"):
         role_permissions_apply(user=cast[key])
     other = region_tree(city="410200", counties=("410203",))
+    cast["hotline"] = UserFactory(username="hotline", role=Role.HOTLINE_OPERATOR, region=tree["4109"])
     cast["city_x"] = UserFactory(username="city_x", role=Role.CITY_OFFICE, region=other["4102"])
     return cast
 
@@ -935,6 +952,28 @@ def _visit_data(world, kw):
 # change the level); in their scope they are refused before any form (403).
 CARE_READERS_ONLY = {"county": 403, "city": 403, "supervisor": 403}
 
+# Who visits (issue 15 item 6): a village's 儿童主任 is named by its township's reviewer or the
+# county; a township's 督导日志 is written by its reviewer. Whoever else follows care there is
+# refused before any form (403); a cadre never reaches a township's page (404).
+CARE_WORKER_VILLAGES = ("410922100201", "410922100202", "410923100201", "410203100201")
+DIARY_TOWNSHIPS = ("410922100000", "410923100000", "410203100000")
+
+
+def _diary_data(world, kw):
+    village = Region.objects.get(code=kw["code"][:9] + "201")
+    return {"month": clock.today().strftime("%Y-%m"), "villages": [village.pk], "note": "入户核查两户"}
+
+
+def _call_data(world, kw):
+    """A consultation as the operator logs it (the step without a village: the operator's city)."""
+    return {
+        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "caller_kind": "parent",
+        "summary": "家长咨询孩子留守期间如何申请帮扶。",
+        "outcome": "consultation",
+        "answer": "告知可向村儿童主任申请。",
+    }
+
 
 # Reports, cases and referrals (issue 15 items 3 and 4).
 CASE_READERS = {"cadre_a", "cadre_b", "cadre_c", "township", "county", "city", "supervisor"}
@@ -1416,6 +1455,37 @@ POSTS = {
         allowed=frozenset({"township"}),
         refused={**CARE_READERS_ONLY, "cadre_a": 403, "cadre_b": 403, "cadre_c": 403},
         replay=FORM,
+    ),
+    "care:worker_appoint": Post(
+        targets=lambda world: [(code, {"code": code}) for code in CARE_WORKER_VILLAGES],
+        data=lambda world, kw: {"name": "王主任", "since": clock.today().isoformat()},
+        result=lambda kw: CareWorker.objects.filter(region_code=kw["code"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset({"township", "county"}),
+        refused={**CARE_READERS_ONLY, "cadre_a": 403, "cadre_b": 403, "cadre_c": 403},
+        replay=FORM,  # 任职日期应晚于现任 王主任 的任职日期
+    ),
+    "care:diary": Post(
+        targets=lambda world: [(code[:9], {"code": code}) for code in DIARY_TOWNSHIPS],
+        data=_diary_data,
+        result=lambda kw: SupervisionDiary.objects.filter(township__code=kw["code"]).count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset({"township"}),
+        refused={**CARE_READERS_ONLY, "cadre_a": 404, "cadre_b": 404, "cadre_c": 404},
+        replay=FORM,  # 该月的督导日志已经保存，内容没有变化
+    ),
+    # The hotline (issue 15 item 5): its operators only; everyone else gets 404.
+    "care:hotline_new": Post(
+        targets=lambda world: [("", {})],
+        data=_call_data,
+        result=lambda kw: HotlineCall.objects.count(),
+        expected=lambda before: before + 1,
+        allowed=frozenset({"hotline"}),
+        refused=dict.fromkeys(
+            ["cadre_a", "cadre_b", "cadre_c", "township", "county", "city", "supervisor", "liaison"], 404
+        ),
+        outside={"hotline": "302"},
+        replay=FORM,  # 这个来电已经登记过了
     ),
 }
 
