@@ -68,7 +68,8 @@ def test_navigation_shows_admin_only_to_the_system_admin(client, cast):
     client.force_login(cast["city"])
     labels = [label for label, _ in client.get(reverse("home")).context["nav_items"]]
     assert labels == [
-        "首页", "留守儿童", "留守妇女", "留守老人", "摸底排查", "关爱服务", "督导", "导入花名册", "区划与进度",
+        "首页", "留守儿童", "留守妇女", "留守老人", "摸底排查", "关爱服务", "督导", "导入花名册",
+        "区划与进度",
     ]  # fmt: skip
 
 
